@@ -1,0 +1,56 @@
+package io.rechannel.cli;
+
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.format.Inspection;
+import io.rechannel.format.ModelFormats;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = "Show a model's inputs, the layers that depend on their channels, and per-channel preprocessing.")
+final class InspectCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "The model file.")
+    Path model;
+
+    @Mixin
+    ModelOptions options;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        Inspection inspection = ModelFormats.forFile(model).inspect(model,
+                AdaptOptions.analysisOnly(options.input, options.channelIndependent, options.layer));
+        PrintWriter out = spec.commandLine().getOut();
+        if (options.json) {
+            Output.json(out, inspection);
+            return 0;
+        }
+        out.println(inspection.file() + " (" + inspection.format() + ")");
+        inspection.details().forEach((k, v) -> out.println("  " + k + ": " + v));
+        out.println("  parameters: " + inspection.parameters());
+        for (Inspection.InputInfo input : inspection.inputs()) {
+            out.println("input " + input.name() + " shape " + input.shape() + " " + input.dataFormat() + ", "
+                    + (input.channels() < 0 ? "unknown" : input.channels()) + " channels");
+        }
+        for (Inspection.LayerInfo layer : inspection.preprocessing()) {
+            out.println("  per-channel preprocessing: " + layer.name() + " (" + layer.type() + ") " + layer.weights()
+                    + (layer.detail().isEmpty() ? "" : " " + layer.detail()));
+        }
+        for (Inspection.LayerInfo layer : inspection.channelLayers()) {
+            out.println("  reads the channels: " + layer.name() + " (" + layer.type() + ") " + layer.weights()
+                    + " — " + layer.detail());
+        }
+        inspection.notes().forEach(note -> out.println("note: " + note));
+        return 0;
+    }
+}

@@ -1,0 +1,53 @@
+package io.rechannel.cli;
+
+import io.rechannel.core.RechannelException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/**
+ * The {@code rechannel} command. Exit codes: 0 success; 1 unexpected internal error; 2 bad arguments;
+ * 3 file cannot be read or written; 4 malformed file; 5 unsupported model feature; 6 a layer's channel
+ * behaviour is unknown; 7 the adaptation cannot be exact or verification failed.
+ */
+@Command(name = "rechannel", mixinStandardHelpOptions = true, version = "rechannel 0.1.0",
+        description = "Adapt pretrained vision models to a different number or meaning of input channels.",
+        subcommands = {InspectCommand.class, ExtendCommand.class, VerifyCommand.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            " 0:success",
+            " 1:unexpected internal error",
+            " 2:bad arguments",
+            " 3:a file cannot be read or written (missing input, existing output without --force)",
+            " 4:malformed or damaged model file",
+            " 5:a model feature rechannel does not support",
+            " 6:a layer's channel behaviour cannot be read from the model",
+            " 7:the adaptation cannot be exact, or verification found a difference"})
+public final class Main {
+
+    public static void main(String[] args) {
+        System.exit(commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args));
+    }
+
+    /** The configured command line, writing to the given streams (tests capture them). */
+    public static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            boolean debug = parseResult.subcommand() != null && parseResult.subcommand().hasMatchedOption("--debug");
+            PrintWriter errors = commandLine.getErr();
+            if (debug) {
+                e.printStackTrace(errors);
+            }
+            if (e instanceof RechannelException r) {
+                errors.println("rechannel: " + r.getMessage());
+                return r.kind().exitCode();
+            }
+            errors.println("rechannel: internal error: " + e + (debug ? "" : " (run with --debug for details)"));
+            return 1;
+        });
+        return cli;
+    }
+}

@@ -1,0 +1,59 @@
+package io.rechannel.cli;
+
+import io.rechannel.core.RechannelException;
+import io.rechannel.format.ModelFormats;
+import io.rechannel.format.VerifyResult;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "verify", mixinStandardHelpOptions = true,
+        description = {"Prove numerically that ADAPTED is ORIGINAL with its input channels mapped.",
+            "Without --to/--init the channel map is recovered from the first adapted layer and reported."})
+final class VerifyCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "ORIGINAL")
+    Path original;
+
+    @Parameters(index = "1", paramLabel = "ADAPTED")
+    Path adapted;
+
+    @Mixin
+    MapOptions map;
+
+    @Mixin
+    ModelOptions options;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        VerifyResult result = ModelFormats.forFile(original).verify(original, adapted, map.toOptions(options, false));
+        PrintWriter out = spec.commandLine().getOut();
+        if (options.json) {
+            Output.json(out, result);
+        } else {
+            print(out, result);
+        }
+        return result.passed() ? 0 : RechannelException.Kind.INEXACT.exitCode();
+    }
+
+    static void print(PrintWriter out, VerifyResult result) {
+        out.println((result.passed() ? "verified: " : "NOT verified: ") + result.adapted() + " = " + result.original()
+                + " with " + result.from() + " -> " + result.to() + " (" + String.join(", ", result.rules()) + ")");
+        for (VerifyResult.LayerCheck check : result.layers()) {
+            out.println(String.format(Locale.ROOT, "  %s %s: max |difference| %.3g (relative %.3g) %s", check.layer(),
+                    check.weight(), check.maxAbsDifference(), check.maxRelativeDifference(), check.passed() ? "ok" : "FAILED"));
+        }
+        out.println("  " + result.identicalTensors() + " other tensors bit-identical");
+        result.problems().forEach(problem -> out.println("  problem: " + problem));
+    }
+}

@@ -1,0 +1,69 @@
+package io.rechannel.core;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the user asked for, independent of the file format.
+ *
+ * @param from               the existing channels, or null for the default (RGB for 3 channels)
+ * @param to                 the channels wanted
+ * @param inits              {@code --init} rules
+ * @param seed               seed for random initialisation
+ * @param input              the input to adapt, or null for the only one
+ * @param channelIndependent layers the user declares to treat every channel alike
+ * @param stats              statistics for new channels, by name
+ * @param dropOptimizer      remove optimizer state instead of adapting it
+ * @param layer              for files without a model config: the layer reading the input, or null
+ */
+public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> inits, long seed, String input,
+                           Set<String> channelIndependent, Map<String, ChannelStats> stats, boolean dropOptimizer,
+                           String layer) {
+
+    public AdaptOptions {
+        inits = List.copyOf(inits);
+        channelIndependent = Set.copyOf(channelIndependent);
+        stats = Map.copyOf(stats);
+    }
+
+    /** Options that analyse a model without changing it (inspect, verify). */
+    public static AdaptOptions analysisOnly(String input, Set<String> channelIndependent, String layer) {
+        return new AdaptOptions(null, null, List.of(), 0, input, channelIndependent, Map.of(), false, layer);
+    }
+
+    /** The map for a model whose adapted input has {@code oldChannels} channels. */
+    public ChannelMap channelMap(int oldChannels, String source) {
+        ChannelLayout old = from != null ? from : ChannelLayout.defaultFor(oldChannels);
+        if (old.size() != oldChannels) {
+            throw RechannelException.usage(source + ": --from " + old + " names " + old.size()
+                    + " channels but the model's input has " + oldChannels);
+        }
+        if (to == null) {
+            throw RechannelException.usage("--to is required");
+        }
+        ChannelLayout target = to;
+        if (to.isNumbered()) {
+            // a plain count keeps the old names for the channels that stay
+            List<String> names = new java.util.ArrayList<>();
+            for (int i = 0; i < to.size(); i++) {
+                names.add(i < old.size() ? old.name(i) : "c" + i);
+            }
+            target = new ChannelLayout(names);
+        } else if (from == null && old.isNumbered()) {
+            boolean overlap = to.names().stream().anyMatch(n -> old.indexOf(n) >= 0);
+            boolean timm = inits.stream().anyMatch(r -> r.trim().equalsIgnoreCase("timm"));
+            if (!overlap && !timm) {
+                throw RechannelException.usage(source + ": the model's input has " + oldChannels + " channel"
+                        + (oldChannels == 1 ? "" : "s") + " and --to " + to + " names none of them; say what they are with --from"
+                        + (oldChannels == 1 ? " (e.g. --from L)" : ""));
+            }
+        }
+        for (String name : stats.keySet()) {
+            if (target.indexOf(name) < 0) {
+                throw RechannelException.usage("--stats " + name + ": not one of the new channels " + target);
+            }
+        }
+        return ChannelMap.build(old, target, inits, seed);
+    }
+}

@@ -1,0 +1,197 @@
+package io.rechannel.core;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The one description of every adaptation: a matrix M of (new channels × old channels). Along the
+ * input-channel axis of a weight, new slice j = Σ_i M[j][i] · old slice i, so that a layer adapted
+ * with M computes on new input x' exactly what the old layer computes on Mᵀx'.
+ *
+ * <p>A channel may also be <em>fresh</em>: its row of M is zero and its slice is drawn at random
+ * (seeded) with the statistics of the old weight. The identity above then holds for inputs whose
+ * fresh channels are zero.
+ */
+public final class ChannelMap {
+
+    private final ChannelLayout from;
+    private final ChannelLayout to;
+    private final double[][] matrix;
+    private final boolean[] fresh;
+    private final long seed;
+    private final List<String> rules;
+
+    ChannelMap(ChannelLayout from, ChannelLayout to, double[][] matrix, boolean[] fresh, long seed,
+               List<String> rules) {
+        if (matrix.length != to.size()) {
+            throw new IllegalArgumentException("matrix has " + matrix.length + " rows for " + to.size() + " channels");
+        }
+        for (double[] row : matrix) {
+            if (row.length != from.size()) {
+                throw new IllegalArgumentException("matrix row has " + row.length + " columns for " + from.size());
+            }
+        }
+        this.from = from;
+        this.to = to;
+        this.matrix = deepCopy(matrix);
+        this.fresh = fresh.clone();
+        this.seed = seed;
+        this.rules = List.copyOf(rules);
+    }
+
+    /** A map given directly by its matrix; no channel is fresh. */
+    public static ChannelMap ofMatrix(ChannelLayout from, ChannelLayout to, double[][] matrix) {
+        List<String> rules = new ArrayList<>();
+        for (int j = 0; j < to.size(); j++) {
+            rules.add(to.name(j) + "=" + ChannelMapParser.formatRow(from, matrix[j]));
+        }
+        return new ChannelMap(from, to, matrix, new boolean[to.size()], 0, rules);
+    }
+
+    /** Builds the map from {@code --init} rules; see {@link ChannelMapParser}. */
+    public static ChannelMap build(ChannelLayout from, ChannelLayout to, List<String> inits, long seed) {
+        return ChannelMapParser.build(from, to, inits, seed);
+    }
+
+    public ChannelLayout from() {
+        return from;
+    }
+
+    public ChannelLayout to() {
+        return to;
+    }
+
+    public int oldCount() {
+        return from.size();
+    }
+
+    public int newCount() {
+        return to.size();
+    }
+
+    public double weight(int newChannel, int oldChannel) {
+        return matrix[newChannel][oldChannel];
+    }
+
+    public double[][] matrix() {
+        return deepCopy(matrix);
+    }
+
+    public boolean isFresh(int newChannel) {
+        return fresh[newChannel];
+    }
+
+    public boolean hasFreshChannels() {
+        for (boolean f : fresh) {
+            if (f) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public long seed() {
+        return seed;
+    }
+
+    /** How each new channel was made, e.g. {@code Y=B} or {@code Y=0.333*R+0.333*G+0.333*B}. */
+    public List<String> rules() {
+        return rules;
+    }
+
+    /** The old channel that new channel j is an unchanged copy of, or -1. */
+    public int copiedFrom(int newChannel) {
+        if (fresh[newChannel]) {
+            return -1;
+        }
+        int source = -1;
+        for (int i = 0; i < from.size(); i++) {
+            double w = matrix[newChannel][i];
+            if (w == 1.0 && source < 0) {
+                source = i;
+            } else if (w != 0.0) {
+                return -1;
+            }
+        }
+        return source;
+    }
+
+    /** True when M is the identity: nothing would change. */
+    public boolean isIdentity() {
+        if (from.size() != to.size()) {
+            return false;
+        }
+        for (int j = 0; j < to.size(); j++) {
+            if (copiedFrom(j) != j) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Weights for per-channel constants (normalisation means, scales, ...), which are not mixed
+     * like kernels but belong to one channel each. A new channel with the same name as an old one
+     * keeps that channel's constants; any other takes the average of its sources' constants weighted
+     * by |M[j][i]|, or of all old channels when it has no source (zeros, random).
+     */
+    public double[][] constantWeights() {
+        double[][] w = new double[to.size()][from.size()];
+        for (int j = 0; j < to.size(); j++) {
+            int same = from.indexOf(to.name(j));
+            if (same >= 0) {
+                w[j][same] = 1.0;
+                continue;
+            }
+            double total = 0;
+            for (int i = 0; i < from.size(); i++) {
+                total += Math.abs(matrix[j][i]);
+            }
+            for (int i = 0; i < from.size(); i++) {
+                w[j][i] = total == 0 ? 1.0 / from.size() : Math.abs(matrix[j][i]) / total;
+            }
+        }
+        return w;
+    }
+
+    /**
+     * Weights for optimizer state (momenta, velocities): a channel kept by name keeps its state, any
+     * other starts at zero, as a weight that has never been updated.
+     */
+    public double[][] stateWeights() {
+        double[][] w = new double[to.size()][from.size()];
+        for (int j = 0; j < to.size(); j++) {
+            int same = from.indexOf(to.name(j));
+            if (same >= 0) {
+                w[j][same] = 1.0;
+            }
+        }
+        return w;
+    }
+
+    private static double[][] deepCopy(double[][] m) {
+        double[][] copy = new double[m.length][];
+        for (int i = 0; i < m.length; i++) {
+            copy[i] = m[i].clone();
+        }
+        return copy;
+    }
+
+    @Override
+    public String toString() {
+        return from + " -> " + to + " " + rules;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ChannelMap other && from.equals(other.from) && to.equals(other.to)
+                && Arrays.deepEquals(matrix, other.matrix) && Arrays.equals(fresh, other.fresh)
+                && seed == other.seed;
+    }
+
+    @Override
+    public int hashCode() {
+        return from.hashCode() * 31 + to.hashCode();
+    }
+}

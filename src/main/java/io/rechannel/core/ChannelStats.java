@@ -1,0 +1,48 @@
+package io.rechannel.core;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A new channel's own statistics ({@code --stats Y=mean:0.08,std:0.12}), used for the first
+ * normalising layer in front of the adapted layers, in that layer's input units.
+ */
+public record ChannelStats(double mean, double std) {
+
+    /** Parses {@code NAME=mean:M,std:S} rules into a map from channel name to statistics. */
+    public static Map<String, ChannelStats> parse(Iterable<String> rules) {
+        Map<String, ChannelStats> stats = new LinkedHashMap<>();
+        for (String rule : rules) {
+            int eq = rule.indexOf('=');
+            if (eq <= 0) {
+                throw RechannelException.usage("--stats " + rule + ": write NAME=mean:M,std:S");
+            }
+            Double mean = null;
+            Double std = null;
+            for (String part : rule.substring(eq + 1).split(",")) {
+                String[] kv = part.split(":", 2);
+                if (kv.length != 2) {
+                    throw RechannelException.usage("--stats " + rule + ": cannot read '" + part + "'; write mean:M,std:S");
+                }
+                double value;
+                try {
+                    value = Double.parseDouble(kv[1].trim());
+                } catch (NumberFormatException e) {
+                    throw RechannelException.usage("--stats " + rule + ": '" + kv[1] + "' is not a number");
+                }
+                switch (kv[0].trim().toLowerCase(Locale.ROOT)) {
+                    case "mean" -> mean = value;
+                    case "std" -> std = value;
+                    case "var", "variance" -> std = Math.sqrt(value);
+                    default -> throw RechannelException.usage("--stats " + rule + ": unknown statistic '" + kv[0] + "'");
+                }
+            }
+            if (mean == null || std == null || std <= 0) {
+                throw RechannelException.usage("--stats " + rule + ": give both mean and a positive std");
+            }
+            stats.put(rule.substring(0, eq).trim(), new ChannelStats(mean, std));
+        }
+        return stats;
+    }
+}

@@ -1,0 +1,27 @@
+package io.rechannel.format;
+
+import java.util.List;
+
+/**
+ * What {@code verify} found.
+ *
+ * @param layers           the numeric check of each adapted weight
+ * @param identicalTensors how many stored tensors outside the adapted layers were compared and found bit-identical
+ * @param problems         every difference found; empty when the adaptation is exact
+ */
+public record VerifyResult(String original, String adapted, String from, String to, List<String> rules,
+                           List<LayerCheck> layers, long identicalTensors, List<String> problems) {
+
+    public boolean passed() {
+        return problems.isEmpty() && layers.stream().allMatch(LayerCheck::passed);
+    }
+
+    public double maxAbsDifference() {
+        return layers.stream().mapToDouble(LayerCheck::maxAbsDifference).max().orElse(0);
+    }
+
+    /** One adapted weight: largest difference of any kernel tap between adapted and original on mapped input. */
+    public record LayerCheck(String layer, String weight, double maxAbsDifference, double maxRelativeDifference,
+                             boolean passed) {
+    }
+}

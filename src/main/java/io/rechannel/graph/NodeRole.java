@@ -1,0 +1,23 @@
+package io.rechannel.graph;
+
+/** How a node treats the channels of its input; this is all the analysis needs to know of it. */
+public enum NodeRole {
+    /** A model input. */
+    INPUT,
+    /** Linear in the channels (convolution, dense): its weights are mixed by the channel map. */
+    MIXES_CHANNELS,
+    /** Handles each channel on its own without per-channel constants (padding, pooling, activations, dropout). */
+    PER_CHANNEL,
+    /** Handles each channel on its own with per-channel constants (Rescaling with a list, Normalization, BatchNorm). */
+    PER_CHANNEL_CONSTANTS,
+    /** Element-wise combination of several tensors of the same shape (Add, Multiply, Average). */
+    ELEMENTWISE,
+    /** Concatenation along an axis. */
+    CONCAT,
+    /** Folds spatial and channel axes into one feature axis. */
+    FLATTEN,
+    /** A model nested inside another; its inner nodes are part of the graph and this node only forwards. */
+    NESTED_MODEL,
+    /** Behaviour that cannot be read from the model (Lambda, custom layers): the analysis stops here. */
+    OPAQUE
+}

@@ -1,0 +1,235 @@
+package io.rechannel.keras;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.AxisView;
+import io.rechannel.core.ChannelMap;
+import io.rechannel.core.ChannelMixer;
+import io.rechannel.core.ChannelStats;
+import io.rechannel.core.RechannelException;
+import io.rechannel.graph.ChannelAxis;
+import io.rechannel.graph.Segment;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Applies a channel map to a planned Keras model: mixes the consumers' kernels, re-indexes per-channel
+ * constants and optimizer state, and updates every channel count the config records. The model
+ * config is edited in place ({@link KerasModelGraph#root()}); the caller writes it back.
+ */
+public final class KerasAdapter {
+
+    private static final Set<String> NORMALISING = Set.of("Normalization", "BatchNormalization");
+
+    private final KerasPlan plan;
+    private final ChannelMap map;
+    private final AdaptOptions options;
+    private final String source;
+    private final List<String> changes = new ArrayList<>();
+    private int resized;
+
+    public KerasAdapter(KerasPlan plan, ChannelMap map, AdaptOptions options, String source) {
+        this.plan = plan;
+        this.map = map;
+        this.options = options;
+        this.source = source;
+        checkStatsTarget();
+    }
+
+    /** One line per change made so far. */
+    public List<String> changes() {
+        return List.copyOf(changes);
+    }
+
+    /** Changes the variables in {@code store}. */
+    public void adaptWeights(KerasWeightStore store) {
+        for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
+            double[] old = store.read(mixed.weight());
+            long seed = map.seed() ^ mixed.weight().path().hashCode();
+            double[] values = ChannelMixer.mixWeight(old, mixed.view(), map, seed);
+            replace(store, mixed, values, "mixed");
+            if (!options.dropOptimizer()) {
+                for (KerasWeight slot : store.optimizerSlots(mixed.weight())) {
+                    double[] state = ChannelMixer.remapState(store.read(slot), mixed.view(), map);
+                    KerasPlan.ViewedWeight viewed = new KerasPlan.ViewedWeight(mixed.consumer(), mixed.layer(), slot,
+                            mixed.view(), mixed.dim());
+                    replace(store, viewed, state, "optimizer state");
+                }
+            }
+        }
+        KerasPlan.ViewedWeight statsLayer = null;
+        for (KerasPlan.ViewedWeight constant : plan.constants()) {
+            double[] values = ChannelMixer.remapConstants(store.read(constant.weight()), constant.view(), map);
+            if (isStatsLayer(constant.layer())) {
+                applyStats(values, constant.view().withCount(map.newCount()), constant.weight().name());
+            }
+            replace(store, constant, values, "per-channel constants");
+        }
+    }
+
+    private void replace(KerasWeightStore store, KerasPlan.ViewedWeight viewed, double[] values, String what) {
+        long[] newShape = viewed.newShape(map.newCount());
+        if (viewed.weight().shape().length == 0) {
+            newShape = new long[0];
+        }
+        store.replace(viewed.weight(), newShape, values);
+        changes.add(viewed.weight().path() + " " + Arrays.toString(viewed.weight().shape()) + " -> "
+                + Arrays.toString(newShape) + " (" + what + ")");
+    }
+
+    /** Updates the model config: input shapes, recorded tensor shapes, per-channel config lists. */
+    public void adaptConfig() {
+        KerasModelGraph model = plan.model();
+        Map<String, Segment> carried = plan.dependency().tensors();
+        for (Map.Entry<String, Segment> entry : carried.entrySet()) {
+            KerasLayer layer = model.layer(entry.getKey());
+            if (layer == null && entry.getKey().endsWith("_input")) {
+                // Keras 1/2 Sequential: the first layer declares the input shape
+                layer = model.layer(entry.getKey().substring(0, entry.getKey().length() - "_input".length()));
+            }
+            if (layer != null && (layer.className().equals("InputLayer") || layer.sequentialIndex() == 0)) {
+                for (String key : List.of("batch_shape", "batch_input_shape")) {
+                    if (layer.config().get(key) instanceof ArrayNode shape) {
+                        resize(shape, entry.getValue(), layer.path() + "." + key);
+                    }
+                }
+            }
+        }
+        for (KerasLayer layer : model.layers()) {
+            updateRecordedShapes(layer, carried);
+        }
+        for (KerasPlan.ConfigList list : plan.configLists()) {
+            ArrayNode array = (ArrayNode) list.layer().config().get(list.key());
+            double[] old = new double[array.size()];
+            for (int i = 0; i < old.length; i++) {
+                old[i] = array.get(i).asDouble();
+            }
+            AxisView view = new AxisView(1, old.length, 1, list.consumer().segment().offset(), plan.channels());
+            double[] values = ChannelMixer.remapConstants(old, view, map);
+            if (isStatsLayer(list.layer())) {
+                applyStats(values, view.withCount(map.newCount()), list.key());
+            }
+            array.removeAll();
+            for (double v : values) {
+                array.add(v);
+            }
+            changes.add("config " + list.layer().path() + "." + list.key() + ": " + old.length + " -> " + values.length + " values");
+        }
+        changes.add("config: " + resized + " recorded channel counts updated");
+    }
+
+    /** Keras 3 records each call's input shapes and, in .keras configs, a build_config input shape. */
+    private void updateRecordedShapes(KerasLayer layer, Map<String, Segment> carried) {
+        JsonNode calls = layer.entry().path("inbound_nodes");
+        List<Segment> firstCallInputs = new ArrayList<>();
+        for (int k = 0; k < calls.size(); k++) {
+            JsonNode call = calls.get(k);
+            if (call.isObject()) {
+                List<Segment> seen = new ArrayList<>();
+                visitTensors(layer.scope(), call.path("args"), carried, seen, layer.path());
+                if (k == 0) {
+                    firstCallInputs = seen;
+                }
+            }
+        }
+        JsonNode build = layer.entry().path("build_config").path("input_shape");
+        if (build.isArray() && !firstCallInputs.isEmpty()) {
+            boolean single = build.isEmpty() || !build.get(0).isArray();
+            for (int i = 0; i < firstCallInputs.size(); i++) {
+                Segment segment = firstCallInputs.get(i);
+                JsonNode shape = single ? build : build.get(i);
+                if (segment != null && shape instanceof ArrayNode array && (single ? i == 0 : true)) {
+                    resize(array, segment, layer.path() + ".build_config");
+                }
+            }
+        }
+    }
+
+    private void visitTensors(String scope, JsonNode node, Map<String, Segment> carried, List<Segment> seen,
+                              String where) {
+        if (node.isArray()) {
+            node.forEach(item -> visitTensors(scope, item, carried, seen, where));
+        } else if (node.isObject() && "__keras_tensor__".equals(node.path("class_name").asText())) {
+            JsonNode history = node.path("config").path("keras_history");
+            int call = history.size() > 1 ? history.get(1).asInt(0) : 0;
+            String id = scope + history.path(0).asText() + (call > 0 ? "#" + call : "");
+            Segment segment = carried.get(id);
+            seen.add(segment);
+            if (segment != null && node.path("config").get("shape") instanceof ArrayNode shape) {
+                resize(shape, segment, where);
+            }
+        }
+    }
+
+    private void resize(ArrayNode shape, Segment segment, String where) {
+        if (shape.isEmpty()) {
+            return;
+        }
+        int rank = shape.size();
+        ChannelAxis axis = segment.axis() == null ? ChannelAxis.LAST : segment.axis();
+        int index = segment.flattened() ? rank - 1 : axis.index(rank);
+        JsonNode value = shape.get(index);
+        if (!value.isNumber()) {
+            return;
+        }
+        long old = value.asLong();
+        long updated;
+        if (segment.flattened()) {
+            int total = segment.total() > 0 ? segment.total() : plan.channels();
+            updated = old / total * (total - plan.channels() + map.newCount());
+        } else {
+            updated = old - plan.channels() + map.newCount();
+        }
+        if (updated < 1) {
+            throw RechannelException.malformed(source + ": " + where + " records " + old
+                    + " channels, fewer than the input's " + plan.channels());
+        }
+        shape.set(index, updated);
+        resized++;
+    }
+
+    private boolean isStatsLayer(KerasLayer layer) {
+        KerasLayer first = firstNormalising();
+        return first != null && first.path().equals(layer.path()) && !options.stats().isEmpty();
+    }
+
+    private KerasLayer firstNormalising() {
+        return plan.dependency().constants().stream()
+                .map(c -> plan.model().layer(c.node().id()))
+                .filter(l -> NORMALISING.contains(l.className()))
+                .findFirst().orElse(null);
+    }
+
+    private void checkStatsTarget() {
+        if (!options.stats().isEmpty() && firstNormalising() == null) {
+            throw RechannelException.usage(source + ": --stats given but no Normalization or BatchNormalization"
+                    + " layer sits between input '" + plan.dependency().input() + "' and the adapted layers");
+        }
+    }
+
+    /** Writes the user's mean / variance for the named new channels into a normalising layer's constants. */
+    private void applyStats(double[] values, AxisView view, String key) {
+        for (Map.Entry<String, ChannelStats> entry : options.stats().entrySet()) {
+            int j = map.to().indexOf(entry.getKey());
+            double value = switch (key) {
+                case "mean", "moving_mean" -> entry.getValue().mean();
+                case "variance", "moving_variance" -> entry.getValue().std() * entry.getValue().std();
+                default -> Double.NaN;
+            };
+            if (Double.isNaN(value)) {
+                continue;
+            }
+            for (long o = 0; o < view.outer(); o++) {
+                for (long k = 0; k < view.inner(); k++) {
+                    values[(int) ((o * view.axisLength() + view.offset() + j) * view.inner() + k)] = value;
+                }
+            }
+        }
+    }
+}

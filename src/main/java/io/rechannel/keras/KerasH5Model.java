@@ -1,0 +1,123 @@
+package io.rechannel.keras;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rechannel.core.RechannelException;
+import io.rechannel.hdf5.Hdf5File;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A legacy Keras HDF5 file opened for analysis: its config graph (or, for a weights-only file, a
+ * one-layer stand-in built from the saved layer order) and its variable store.
+ */
+public final class KerasH5Model {
+
+    private final Hdf5File file;
+    private final LegacyH5Store store;
+    private final KerasModelGraph graph;
+    private final boolean hasConfig;
+    private final String kerasVersion;
+    private final String backend;
+
+    private KerasH5Model(Hdf5File file, LegacyH5Store store, KerasModelGraph graph, boolean hasConfig,
+                         String kerasVersion, String backend) {
+        this.file = file;
+        this.store = store;
+        this.graph = graph;
+        this.hasConfig = hasConfig;
+        this.kerasVersion = kerasVersion;
+        this.backend = backend;
+    }
+
+    /** Reads the model; {@code layer} names the input layer of a weights-only file (null: the first with a kernel). */
+    public static KerasH5Model read(Hdf5File file, String source, String layer) {
+        Optional<String> config = file.readString("/", "model_config");
+        String version = file.readString("/", "keras_version")
+                .or(() -> file.readString("/model_weights", "keras_version")).orElse("");
+        String backend = file.readString("/", "backend")
+                .or(() -> file.readString("/model_weights", "backend")).orElse("");
+        LegacyH5Store store = new LegacyH5Store(file);
+        if (config.isPresent()) {
+            if (!file.isGroup("/model_weights")) {
+                throw RechannelException.malformed(source + ": has a model_config but no model_weights group");
+            }
+            ObjectNode root = KerasJson.parseObject(config.get(), source + ": model_config");
+            return new KerasH5Model(file, store, KerasModelGraph.of(root, source), true, version, backend);
+        }
+        if (file.isGroup("/layers") && file.isGroup("/vars") && !file.hasAttribute("/", "layer_names")) {
+            throw RechannelException.unsupported(source + ": a Keras 3 weights file (layers/…/vars); only legacy"
+                    + " HDF5 models (model.save('x.h5')) and legacy save_weights files are supported so far");
+        }
+        if (file.hasAttribute("/", "layer_names") || file.hasAttribute("/", "layer_names0")) {
+            return new KerasH5Model(file, store, weightsOnlyGraph(store, source, layer, version), false, version, backend);
+        }
+        throw RechannelException.malformed(source + ": an HDF5 file but not a Keras model (no model_config or layer_names)");
+    }
+
+    /** A weights-only file has no config: stand in a one-layer model for the layer that reads the input. */
+    private static KerasModelGraph weightsOnlyGraph(LegacyH5Store store, String source, String wanted, String version) {
+        List<String> names = store.layerNames();
+        for (String name : names) {
+            if (wanted != null && !wanted.equals(name)) {
+                continue;
+            }
+            ObjectNode root = JsonNodeFactory.instance.objectNode();
+            root.put("class_name", "Sequential");
+            ArrayNode layers = root.putObject("config").put("name", "weights_only").putArray("layers");
+            ObjectNode entry = layers.addObject();
+            entry.putObject("config").put("name", name);
+            KerasLayer probe = new KerasLayer("", name, "", entry, 0);
+            Optional<KerasWeight> kernel = store.weightsOf(probe).stream().filter(w -> w.name().equals("kernel")).findFirst();
+            if (kernel.isEmpty()) {
+                if (wanted != null) {
+                    throw RechannelException.usage(source + ": layer '" + wanted + "' has no kernel");
+                }
+                continue;
+            }
+            int rank = kernel.get().shape().length;
+            if (rank >= 3 && (version.isEmpty() || version.startsWith("1."))) {
+                throw RechannelException.unsupported(source + ": a Keras 1 weights-only file; its kernel layout"
+                        + " (Theano or TensorFlow ordering) cannot be told without the model config");
+            }
+            String cls = switch (rank) {
+                case 2 -> "Dense";
+                case 3 -> "Conv1D";
+                case 4 -> "Conv2D";
+                case 5 -> "Conv3D";
+                default -> throw RechannelException.unsupported(source + ": layer '" + name + "' kernel has rank " + rank);
+            };
+            entry.put("class_name", cls);
+            return KerasModelGraph.of(root, source);
+        }
+        throw RechannelException.usage(source + ": " + (wanted == null ? "no layer with a kernel in this weights-only file"
+                : "no layer named '" + wanted + "' (layers: " + names + ")"));
+    }
+
+    public Hdf5File file() {
+        return file;
+    }
+
+    public LegacyH5Store store() {
+        return store;
+    }
+
+    public KerasModelGraph graph() {
+        return graph;
+    }
+
+    /** False for weights-only files ({@code save_weights}), whose input layer was taken from the saved layer order. */
+    public boolean hasConfig() {
+        return hasConfig;
+    }
+
+    public String kerasVersion() {
+        return kerasVersion;
+    }
+
+    public String backend() {
+        return backend;
+    }
+}

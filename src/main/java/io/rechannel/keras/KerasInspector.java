@@ -1,0 +1,103 @@
+package io.rechannel.keras;
+
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.RechannelException;
+import io.rechannel.format.Inspection;
+import io.rechannel.graph.ChannelAxis;
+import io.rechannel.graph.Node;
+import io.rechannel.hdf5.Hdf5File;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** Builds the {@code inspect} report of a Keras model. */
+final class KerasInspector {
+
+    private final KerasH5Model model;
+    private final String source;
+
+    KerasInspector(KerasH5Model model, String source) {
+        this.model = model;
+        this.source = source;
+    }
+
+    Inspection inspect(AdaptOptions options) {
+        Map<String, String> details = new LinkedHashMap<>();
+        details.put("keras_version", model.kerasVersion().isEmpty() ? "unknown" : model.kerasVersion());
+        details.put("backend", model.backend().isEmpty() ? "unknown" : model.backend());
+        details.put("model", model.graph().root().path("config").path("name").asText(
+                model.hasConfig() ? model.graph().root().path("class_name").asText() : "(weights only)"));
+        details.put("optimizer_state", String.valueOf(model.store().hasOptimizer()));
+        List<Inspection.InputInfo> inputs = new ArrayList<>();
+        List<Inspection.LayerInfo> layers = new ArrayList<>();
+        List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        if (!model.hasConfig()) {
+            notes.add("weights-only file (no model config): the first layer with a kernel is taken as the input layer;"
+                    + " choose another with --layer");
+        }
+        for (Node input : model.graph().graph().inputs()) {
+            if (options.input() != null && !options.input().equals(input.id())) {
+                continue;
+            }
+            long[] shape = input.declaredShape().orElse(null);
+            List<Long> shapeList = shape == null ? null : Arrays.stream(shape).boxed().toList();
+            try {
+                KerasPlan plan = new KerasPlanner(model.graph(), model.store(), source)
+                        .plan(AdaptOptions.analysisOnly(input.id(), options.channelIndependent(), options.layer()));
+                ChannelAxis axis = plan.dependency().axis();
+                inputs.add(new Inspection.InputInfo(input.id(), shapeList,
+                        axis == ChannelAxis.FIRST ? "channels_first" : "channels_last", plan.channels()));
+                for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
+                    layers.add(new Inspection.LayerInfo(mixed.layer().path(), mixed.layer().className(),
+                            KerasH5Format.shapes(model.store().weightsOf(mixed.layer())),
+                            "reads input '" + input.id() + "' channels " + mixed.view().offset() + ".."
+                                    + (mixed.view().offset() + plan.channels() - 1) + " of " + mixed.view().axisLength()
+                                    + (mixed.consumer().segment().flattened() ? " (through a flatten)" : "")));
+                }
+                for (var constant : plan.dependency().constants()) {
+                    KerasLayer layer = model.graph().layer(constant.node().id());
+                    preprocessing.add(new Inspection.LayerInfo(layer.path(), layer.className(),
+                            KerasH5Format.shapes(model.store().weightsOf(layer)), preprocessingDetail(layer)));
+                }
+                if (plan.channels() == 3 && isCaffeStyle()) {
+                    notes.add("'" + details.get("model") + "' looks like a caffe-style keras.applications model:"
+                            + " its first channel is blue; pass --from BGR");
+                }
+            } catch (RechannelException e) {
+                inputs.add(new Inspection.InputInfo(input.id(), shapeList, "unknown", -1));
+                notes.add("input '" + input.id() + "': " + e.getMessage());
+            }
+        }
+        return new Inspection(source, "keras-h5", details, inputs, layers, preprocessing, parameterCount(), notes);
+    }
+
+    private static String preprocessingDetail(KerasLayer layer) {
+        List<String> parts = new ArrayList<>();
+        for (String key : List.of("scale", "offset", "mean", "variance")) {
+            if (layer.config().has(key) && !layer.config().get(key).isNull()) {
+                parts.add(key + "=" + layer.config().get(key));
+            }
+        }
+        return String.join(" ", parts);
+    }
+
+    private boolean isCaffeStyle() {
+        String name = model.graph().root().path("config").path("name").asText("").toLowerCase(Locale.ROOT);
+        return name.startsWith("vgg16") || name.startsWith("vgg19") || name.equals("resnet50")
+                || name.startsWith("resnet101") || name.startsWith("resnet152") && !name.contains("v2");
+    }
+
+    private long parameterCount() {
+        Hdf5File file = model.file();
+        long total = 0;
+        for (String path : file.datasets(model.store().root())) {
+            total += file.dataset(path).elementCount();
+        }
+        return total;
+    }
+}

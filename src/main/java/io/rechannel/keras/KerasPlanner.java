@@ -1,0 +1,167 @@
+package io.rechannel.keras;
+
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.AxisView;
+import io.rechannel.core.RechannelException;
+import io.rechannel.graph.ChannelAnalysis;
+import io.rechannel.graph.ChannelAxis;
+import io.rechannel.graph.ChannelDependency;
+import io.rechannel.graph.Consumer;
+import io.rechannel.graph.Node;
+import io.rechannel.graph.Segment;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** Finds, in a Keras model, every variable and config value that depends on one input's channels. */
+public final class KerasPlanner {
+
+    private static final Set<String> CONSTANT_VARIABLES = Set.of(
+            "mean", "variance", "gamma", "beta", "moving_mean", "moving_variance");
+
+    private final KerasModelGraph model;
+    private final KerasWeightStore store;
+    private final String source;
+
+    public KerasPlanner(KerasModelGraph model, KerasWeightStore store, String source) {
+        this.model = model;
+        this.store = store;
+        this.source = source;
+    }
+
+    public KerasPlan plan(AdaptOptions options) {
+        ChannelAnalysis analysis = new ChannelAnalysis(model.graph(), options.channelIndependent(), source);
+        Node input = analysis.chooseInput(options.input());
+        ChannelDependency first = analysis.analyse(input, -1);
+        int channels = declaredChannels(input, first.axis());
+        if (channels < 0) {
+            channels = channelsFromFirstConsumer(first);
+        }
+        ChannelDependency dependency = analysis.analyse(input, channels);
+        List<KerasPlan.ViewedWeight> mixed = new ArrayList<>();
+        for (Consumer consumer : dependency.consumers()) {
+            mixed.add(consumerKernel(consumer, channels));
+        }
+        List<KerasPlan.ViewedWeight> constants = new ArrayList<>();
+        List<KerasPlan.ConfigList> lists = new ArrayList<>();
+        for (Consumer consumer : dependency.constants()) {
+            KerasLayer layer = model.layer(consumer.node().id());
+            for (KerasWeight weight : store.weightsOf(layer)) {
+                if (CONSTANT_VARIABLES.contains(weight.name())) {
+                    int dim = constantDim(weight, consumer.segment());
+                    constants.add(new KerasPlan.ViewedWeight(consumer, layer, weight,
+                            constantView(weight, dim, consumer.segment(), channels, layer), dim));
+                }
+            }
+            for (String key : List.of("scale", "offset", "mean", "variance")) {
+                if (layer.config().path(key).isArray()) {
+                    int size = layer.config().path(key).size();
+                    if (size != consumer.segment().total() && consumer.segment().total() > 0) {
+                        throw RechannelException.malformed(source + ": layer '" + layer.path() + "' has " + size
+                                + " values in '" + key + "' for " + consumer.segment().total() + " channels");
+                    }
+                    lists.add(new KerasPlan.ConfigList(consumer, layer, key));
+                }
+            }
+        }
+        return new KerasPlan(model, dependency, channels, mixed, constants, lists);
+    }
+
+    private static int declaredChannels(Node input, ChannelAxis axis) {
+        long[] shape = input.declaredShape().orElse(null);
+        if (shape == null || shape.length < 2) {
+            return -1;
+        }
+        long value = shape[axis.index(shape.length)];
+        return value > 0 ? (int) value : -1;
+    }
+
+    private int channelsFromFirstConsumer(ChannelDependency dependency) {
+        Consumer consumer = dependency.consumers().get(0);
+        Segment segment = consumer.segment();
+        if (segment.offset() != 0 || segment.flattened()) {
+            throw RechannelException.unsupported(source + ": the model does not declare how many channels input '"
+                    + dependency.input() + "' has");
+        }
+        KerasWeight kernel = kernelOf(consumer);
+        return Math.toIntExact(kernel.shape()[kernelChannelDim(model.layer(consumer.node().id()), kernel)]);
+    }
+
+    private KerasWeight kernelOf(Consumer consumer) {
+        KerasLayer layer = model.layer(consumer.node().id());
+        List<KerasWeight> weights = store.weightsOf(layer);
+        String wanted = layer.className().startsWith("SeparableConv") ? "depthwise_kernel" : "kernel";
+        return weights.stream().filter(w -> w.name().equals(wanted)).findFirst().orElseThrow(() ->
+                RechannelException.malformed(source + ": layer '" + layer.path() + "' (" + layer.className()
+                        + ") reads the input but its '" + wanted + "' variable is not in the file"));
+    }
+
+    /** The kernel dimension that indexes input channels. */
+    private static int kernelChannelDim(KerasLayer layer, KerasWeight kernel) {
+        int rank = kernel.shape().length;
+        if (layer.className().equals("Dense")) {
+            return 0;
+        }
+        if (KerasLayerKinds.isTranspose(layer.className())) {
+            return rank - 1;
+        }
+        if (layer.config().path("dim_ordering").asText("").equals("th")) {
+            return 1; // Theano kernels are (out, in, rows, cols)
+        }
+        return rank - 2;
+    }
+
+    private KerasPlan.ViewedWeight consumerKernel(Consumer consumer, int channels) {
+        KerasLayer layer = model.layer(consumer.node().id());
+        if (layer.className().startsWith("SeparableConv")) {
+            throw RechannelException.unsupported(source + ": layer '" + layer.path() + "' (" + layer.className()
+                    + ") reads the input; separable convolutions as first layer are not supported yet");
+        }
+        KerasWeight kernel = kernelOf(consumer);
+        Segment segment = consumer.segment();
+        long[] shape = kernel.shape();
+        int dim = kernelChannelDim(layer, kernel);
+        AxisView view;
+        if (segment.flattened()) {
+            long rows = shape[0];
+            long out = shape.length > 1 ? shape[1] : 1;
+            int total = segment.total() > 0 ? segment.total() : channels;
+            if (rows % total != 0) {
+                throw RechannelException.malformed(source + ": layer '" + layer.path() + "' has " + rows
+                        + " input features, not a multiple of the " + total + " channels it flattens");
+            }
+            view = segment.axis() == ChannelAxis.LAST
+                    ? new AxisView(rows / total, total, out, segment.offset(), channels)
+                    : new AxisView(1, total, (rows / total) * out, segment.offset(), channels);
+        } else {
+            if (layer.className().equals("Dense") && segment.axis() == ChannelAxis.FIRST) {
+                throw RechannelException.unsupported(source + ": layer '" + layer.path()
+                        + "' (Dense) acts on the last axis but the input's channels come first");
+            }
+            AxisView whole = AxisView.of(shape, dim);
+            int total = segment.total() > 0 ? segment.total() : whole.axisLength();
+            if (whole.axisLength() != total || segment.offset() + channels > total) {
+                throw RechannelException.malformed(source + ": layer '" + layer.path() + "' kernel " + java.util.Arrays.toString(shape)
+                        + " has " + whole.axisLength() + " input channels where the model feeds it " + total);
+            }
+            view = new AxisView(whole.outer(), whole.axisLength(), whole.inner(), segment.offset(), channels);
+        }
+        return new KerasPlan.ViewedWeight(consumer, layer, kernel, view, segment.flattened() ? 0 : dim);
+    }
+
+    private static int constantDim(KerasWeight weight, Segment segment) {
+        int rank = weight.shape().length;
+        return rank <= 1 ? 0 : segment.axis() == ChannelAxis.FIRST ? 1 : rank - 1;
+    }
+
+    private AxisView constantView(KerasWeight weight, int dim, Segment segment, int channels, KerasLayer layer) {
+        long[] shape = weight.shape();
+        AxisView whole = AxisView.of(shape.length == 0 ? new long[] {1} : shape, dim);
+        if (whole.axisLength() == 1 && channels > 1) {
+            throw RechannelException.unsupported(source + ": layer '" + layer.path() + "' stores one '" + weight.name()
+                    + "' for all channels; rechannel expects one per channel");
+        }
+        return new AxisView(whole.outer(), whole.axisLength(), whole.inner(), segment.offset(), channels);
+    }
+}

@@ -1,0 +1,179 @@
+package io.rechannel.keras;
+
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.AxisView;
+import io.rechannel.core.ChannelLayout;
+import io.rechannel.core.ChannelMap;
+import io.rechannel.format.VerifyResult;
+import io.rechannel.hdf5.DatasetInfo;
+import io.rechannel.hdf5.Hdf5File;
+import io.rechannel.verify.Verifier;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Proves that an adapted Keras file is the original with its input channels mapped: every mixed
+ * kernel passes {@link Verifier#checkTaps}, kept channels keep their per-channel constants exactly,
+ * and every other stored tensor is bit-identical.
+ */
+final class KerasVerifier {
+
+    private static final long SLAB_BYTES = 16L << 20;
+
+    private final KerasH5Model original;
+    private final KerasH5Model adapted;
+    private final String originalName;
+    private final String adaptedName;
+    private final List<String> problems = new ArrayList<>();
+
+    KerasVerifier(KerasH5Model original, KerasH5Model adapted, String originalName, String adaptedName) {
+        this.original = original;
+        this.adapted = adapted;
+        this.originalName = originalName;
+        this.adaptedName = adaptedName;
+    }
+
+    VerifyResult verify(AdaptOptions options) {
+        AdaptOptions analysis = AdaptOptions.analysisOnly(options.input(), options.channelIndependent(), options.layer());
+        KerasPlan before = new KerasPlanner(original.graph(), original.store(), originalName).plan(analysis);
+        KerasPlan after = new KerasPlanner(adapted.graph(), adapted.store(), adaptedName).plan(analysis);
+        ChannelMap map = channelMap(options, before, after);
+        List<VerifyResult.LayerCheck> checks = new ArrayList<>();
+        Set<String> changed = new HashSet<>();
+        if (map != null) {
+            for (KerasPlan.ViewedWeight old : before.mixed()) {
+                KerasPlan.ViewedWeight updated = counterpart(after.mixed(), old);
+                if (updated == null) {
+                    continue;
+                }
+                changed.add(old.weight().path());
+                original.store().optimizerSlots(old.weight()).forEach(s -> changed.add(s.path()));
+                Verifier.TapCheck check = Verifier.checkTaps(original.store().read(old.weight()), old.view(),
+                        adapted.store().read(updated.weight()), updated.view(), map, 17);
+                checks.add(new VerifyResult.LayerCheck(old.layer().path(), old.weight().name(),
+                        check.maxAbsDifference(), check.maxRelativeDifference(), check.passed()));
+            }
+            for (KerasPlan.ViewedWeight old : before.constants()) {
+                KerasPlan.ViewedWeight updated = counterpart(after.constants(), old);
+                if (updated != null) {
+                    changed.add(old.weight().path());
+                    checkKeptConstants(old, updated, map);
+                }
+            }
+        }
+        long identical = compareUnchanged(changed);
+        return new VerifyResult(originalName, adaptedName, map == null ? "?" : map.from().toString(),
+                map == null ? "?" : map.to().toString(), map == null ? List.of() : map.rules(), checks, identical,
+                List.copyOf(problems));
+    }
+
+    private ChannelMap channelMap(AdaptOptions options, KerasPlan before, KerasPlan after) {
+        int oldCount = before.channels();
+        int newCount = after.channels();
+        if (options.to() != null) {
+            ChannelMap map = options.channelMap(oldCount, originalName);
+            if (map.newCount() != newCount) {
+                problems.add(adaptedName + ": input has " + newCount + " channels, --to " + map.to() + " has " + map.newCount());
+                return null;
+            }
+            return map;
+        }
+        ChannelLayout from = KerasH5Format.layoutOf(options, oldCount);
+        List<String> names = new ArrayList<>();
+        for (int j = 0; j < newCount; j++) {
+            names.add(j < oldCount ? from.name(j) : "c" + j);
+        }
+        KerasPlan.ViewedWeight old = before.mixed().get(0);
+        KerasPlan.ViewedWeight updated = counterpart(after.mixed(), old);
+        if (updated == null) {
+            problems.add(adaptedName + ": layer '" + old.layer().path() + "' does not read the input there");
+            return null;
+        }
+        return Verifier.recover(original.store().read(old.weight()), old.view(), adapted.store().read(updated.weight()),
+                updated.view(), from, new ChannelLayout(names));
+    }
+
+    private KerasPlan.ViewedWeight counterpart(List<KerasPlan.ViewedWeight> candidates, KerasPlan.ViewedWeight old) {
+        for (KerasPlan.ViewedWeight c : candidates) {
+            if (c.layer().path().equals(old.layer().path()) && c.weight().name().equals(old.weight().name())) {
+                return c;
+            }
+        }
+        problems.add(adaptedName + ": no '" + old.weight().name() + "' of layer '" + old.layer().path() + "' reads the input");
+        return null;
+    }
+
+    /** A channel kept by name must keep its constants exactly. */
+    private void checkKeptConstants(KerasPlan.ViewedWeight old, KerasPlan.ViewedWeight updated, ChannelMap map) {
+        double[] before = original.store().read(old.weight());
+        double[] after = adapted.store().read(updated.weight());
+        AxisView ov = old.view();
+        AxisView nv = updated.view();
+        for (int j = 0; j < map.newCount(); j++) {
+            int i = map.from().indexOf(map.to().name(j));
+            if (i < 0) {
+                continue;
+            }
+            for (long o = 0; o < ov.outer(); o++) {
+                for (long k = 0; k < ov.inner(); k++) {
+                    double a = before[(int) ((o * ov.axisLength() + ov.offset() + i) * ov.inner() + k)];
+                    double b = after[(int) ((o * nv.axisLength() + nv.offset() + j) * nv.inner() + k)];
+                    if (Double.compare(a, b) != 0) {
+                        problems.add(old.layer().path() + "/" + old.weight().name() + ": channel " + map.to().name(j)
+                                + " was " + a + ", is " + b);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Compares every stored tensor outside the adapted ones byte for byte; returns how many matched. */
+    private long compareUnchanged(Set<String> changed) {
+        Hdf5File a = original.file();
+        Hdf5File b = adapted.file();
+        List<String> before = a.datasets("/");
+        Set<String> after = new HashSet<>(b.datasets("/"));
+        boolean optimizerDropped = a.isGroup("/optimizer_weights") && !b.isGroup("/optimizer_weights");
+        long identical = 0;
+        for (String path : before) {
+            if (changed.contains(path)) {
+                continue;
+            }
+            if (!after.contains(path)) {
+                if (!(optimizerDropped && path.startsWith("/optimizer_weights/"))) {
+                    problems.add(adaptedName + ": " + path + " is missing");
+                }
+                continue;
+            }
+            if (sameBytes(a, b, path)) {
+                identical++;
+            } else {
+                problems.add(adaptedName + ": " + path + " differs from the original");
+            }
+        }
+        return identical;
+    }
+
+    private static boolean sameBytes(Hdf5File a, Hdf5File b, String path) {
+        DatasetInfo x = a.dataset(path);
+        DatasetInfo y = b.dataset(path);
+        if (!Arrays.equals(x.shape(), y.shape()) || x.typeClass() != y.typeClass() || x.typeSize() != y.typeSize()) {
+            return false;
+        }
+        long rows = x.shape().length == 0 ? 1 : x.shape()[0];
+        long rowBytes = Math.max(1, x.elementCount() * x.typeSize() / Math.max(1, rows));
+        long step = Math.max(1, SLAB_BYTES / rowBytes);
+        for (long start = 0; start < rows; start += step) {
+            long count = Math.min(step, rows - start);
+            if (!Arrays.equals(a.readRows(path, start, count), b.readRows(path, start, count))) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
