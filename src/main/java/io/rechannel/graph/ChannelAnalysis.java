@@ -95,6 +95,8 @@ public final class ChannelAnalysis {
                         java.util.stream.Stream.concat(consumers.stream(), constants.stream()).map(Consumer::segment))
                 .filter(s -> !s.flattened()).map(Segment::axis).filter(a -> a != null).findFirst()
                 .orElse(ChannelAxis.LAST);
+        // tensors no layer spoke for (the input itself, padding, ...) share the axis the others declared
+        carried.replaceAll((id, segment) -> segment.axis() == null ? segment.withAxis(axis) : segment);
         return new ChannelDependency(input.id(), axis, consumers, constants, carried);
     }
 

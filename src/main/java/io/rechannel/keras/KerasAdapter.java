@@ -33,6 +33,7 @@ public final class KerasAdapter {
     private final String source;
     private final List<String> changes = new ArrayList<>();
     private int resized;
+    private final Set<ArrayNode> resizedShapes = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     public KerasAdapter(KerasPlan plan, ChannelMap map, AdaptOptions options, String source) {
         this.plan = plan;
@@ -168,7 +169,8 @@ public final class KerasAdapter {
     }
 
     private void resize(ArrayNode shape, Segment segment, String where) {
-        if (shape.isEmpty()) {
+        // one recorded shape can be reached twice (a Sequential's first layer declares the input shape)
+        if (shape.isEmpty() || !resizedShapes.add(shape)) {
             return;
         }
         int rank = shape.size();
