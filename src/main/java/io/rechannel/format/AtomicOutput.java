@@ -19,6 +19,7 @@ public final class AtomicOutput implements AutoCloseable {
     private final Path target;
     private final Path temporary;
     private boolean committed;
+    private java.util.concurrent.CompletableFuture<Void> pendingCopy;
 
     private AtomicOutput(Path target, Path temporary) {
         this.target = target;
@@ -75,6 +76,31 @@ public final class AtomicOutput implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts {@link #copyFrom} on another thread, so the copy (usually the longest step) overlaps
+     * reading and analysing the model; {@link #awaitCopy} waits for it.
+     */
+    public void startCopyFrom(Path source) {
+        pendingCopy = java.util.concurrent.CompletableFuture.runAsync(() -> copyFrom(source));
+    }
+
+    /** Waits for the copy started by {@link #startCopyFrom}, rethrowing its failure. */
+    public void awaitCopy() {
+        if (pendingCopy == null) {
+            return;
+        }
+        try {
+            pendingCopy.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw e;
+        } finally {
+            pendingCopy = null;
+        }
+    }
+
     /** Moves the finished file into place. */
     public void commit() {
         try {
@@ -92,6 +118,13 @@ public final class AtomicOutput implements AutoCloseable {
 
     @Override
     public void close() {
+        if (pendingCopy != null) {
+            try {
+                pendingCopy.join();
+            } catch (RuntimeException ignored) {
+                // the copy's own failure matters less than the one being reported
+            }
+        }
         if (!committed) {
             try {
                 Files.deleteIfExists(temporary);

@@ -50,14 +50,13 @@ public final class KerasH5Format implements ModelFormat {
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
         String source = input.toString();
-        try (Hdf5File probe = Hdf5File.open(input, false)) {
-            // fail on a bad input before anything is created
-            KerasH5Model.read(probe, source, options.layer());
-        }
         try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
-            out.copyFrom(input);
+            // the byte copy runs while the adaptation is computed from the input
+            out.startCopyFrom(input);
+            PendingWrites writes;
+            String config = null;
             AdaptResult result;
-            try (Hdf5File h5 = Hdf5File.open(out.path(), true)) {
+            try (Hdf5File h5 = Hdf5File.open(input, false)) {
                 KerasH5Model model = KerasH5Model.read(h5, source, options.layer());
                 KerasPlan plan = new KerasPlanner(model.graph(), model.store(), source).plan(options);
                 ChannelMap map = options.channelMap(plan.channels(), source);
@@ -66,23 +65,33 @@ public final class KerasH5Format implements ModelFormat {
                 }
                 checkOptimizer(model, plan, options, source);
                 KerasAdapter adapter = new KerasAdapter(plan, map, options, source);
-                adapter.adaptWeights(model.store());
+                writes = new PendingWrites(model.store());
+                adapter.adaptWeights(writes);
                 List<String> notes = new ArrayList<>();
                 if (model.hasConfig()) {
                     adapter.adaptConfig();
-                    h5.writeString("/", "model_config", KerasJson.write(model.graph().root()));
+                    config = KerasJson.write(model.graph().root());
                 } else {
                     notes.add("weights-only file: '" + plan.mixed().get(0).layer().name()
                             + "' was taken as the input layer (first layer with a kernel; choose another with --layer)");
                 }
                 List<String> changes = new ArrayList<>(adapter.changes());
-                if (options.dropOptimizer() && h5.isGroup("/optimizer_weights")) {
-                    h5.delete("/optimizer_weights");
+                if (options.dropOptimizer() && model.store().hasOptimizer()) {
                     changes.add("/optimizer_weights removed (--drop-optimizer)");
                 }
-                h5.flush();
                 result = new AdaptResult(source, output.toString(), map.from().toString(), map.to().toString(),
                         map.rules(), changes, notes, null);
+            }
+            out.awaitCopy();
+            try (Hdf5File h5 = Hdf5File.open(out.path(), true)) {
+                writes.applyTo(h5);
+                if (config != null) {
+                    h5.writeString("/", "model_config", config);
+                }
+                if (options.dropOptimizer() && h5.isGroup("/optimizer_weights")) {
+                    h5.delete("/optimizer_weights");
+                }
+                h5.flush();
             }
             out.commit();
             return result;
