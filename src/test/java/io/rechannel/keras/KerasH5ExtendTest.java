@@ -131,16 +131,61 @@ class KerasH5ExtendTest {
         "MobileNetV3Small.h5.xz", "DenseNet121.h5.xz"})
     void kerasApplicationsExtendAndVerify(String name, @TempDir Path dir) throws Exception {
         Path model = TestSupport.unxz("keras-apps/" + name, dir);
-        Path out = dir.resolve("rgby.h5");
+        fillSmallTensorsRandomly(model);
         boolean caffe = name.startsWith("VGG") || name.startsWith("ResNet");
-        TestSupport.Run run = cli("extend", model.toString(), "--from", caffe ? "BGR" : "RGB", "--to", "RGBY", "--init", "Y=B",
-                "-o", out.toString());
-        assertEquals(0, run.exitCode(), run.err());
-        // zero-filled weights cannot reveal the map, so verify is told it
-        TestSupport.Run verify = cli("verify", model.toString(), out.toString(), "--from", caffe ? "BGR" : "RGB", "--to", "RGBY",
-                "--init", "Y=B");
-        assertEquals(0, verify.exitCode(), verify.out() + verify.err());
+        String from = caffe ? "BGR" : "RGB";
+        TestSupport.Run inspect = cli("inspect", model.toString());
+        assertEquals(0, inspect.exitCode(), inspect.err());
+        assertEquals(caffe, inspect.out().contains("--from BGR"), inspect.out());
+        for (String init : new String[] {"Y=B", "copy-last", "mean", "timm", "Y=0.5*R+0.5*G", "random"}) {
+            Path out = dir.resolve("rgby.h5");
+            TestSupport.Run run = cli("extend", model.toString(), "--from", from, "--to", "RGBY", "--init", init,
+                    "-o", out.toString(), "--force", "--verify");
+            assertEquals(0, run.exitCode(), init + ": " + run.out() + run.err());
+            if (init.equals("Y=B")) {
+                // with random weights the map can be recovered from the kernels alone
+                TestSupport.Run verify = cli("verify", model.toString(), out.toString(), "--from", from);
+                assertEquals(0, verify.exitCode(), verify.out() + verify.err());
+                assertTrue(verify.out().contains("c3=B"), verify.out());
+            }
+        }
         Files.delete(model);
+    }
+
+    /** The keras-apps fixtures are zero-filled; give every tensor under a million values random ones. */
+    static void fillSmallTensorsRandomly(Path model) {
+        java.util.Random random = new java.util.Random(42);
+        try (Hdf5File h5 = Hdf5File.open(model, true)) {
+            for (String path : h5.datasets("/model_weights")) {
+                io.rechannel.hdf5.DatasetInfo info = h5.dataset(path);
+                if (info.elementCount() < 1_000_000) {
+                    double[] values = new double[(int) info.elementCount()];
+                    for (int i = 0; i < values.length; i++) {
+                        values[i] = path.contains("variance") ? 0.5 + random.nextDouble() : random.nextGaussian();
+                    }
+                    h5.replaceDataset(path, info.shape(), values);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny_vgg", "hpa_nested_vgg", "tiny_effnet", "channels_first", "conv1d", "sequential"})
+    void everyInitialisationOnEveryKerasFixture(String name, @TempDir Path dir) {
+        for (String init : new String[] {"copy-last", "mean", "sum", "zeros", "random", "timm", "Y=B", "Y=0.25*R-G"}) {
+            Path out = dir.resolve("o.h5");
+            TestSupport.Run run = cli("extend", fixture("keras/" + name + ".h5").toString(), "--to", "RGBY", "--init", init,
+                    "-o", out.toString(), "--force", "--verify");
+            assertEquals(0, run.exitCode(), name + " " + init + ": " + run.out() + run.err());
+        }
+        for (String[] reduce : new String[][] {{"L", "L=sum"}, {"L", "L=0.299*R+0.587*G+0.114*B"}, {"BGR", "mean"}, {"GB", "mean"}}) {
+            Path out = dir.resolve("r.h5");
+            TestSupport.Run run = cli("extend", fixture("keras/" + name + ".h5").toString(), "--to", reduce[0], "--init", reduce[1],
+                    "-o", out.toString(), "--force", "--verify");
+            assertEquals(0, run.exitCode(), name + " " + String.join(" ", reduce) + ": " + run.out() + run.err());
+        }
+        TestSupport.Run inspect = cli("inspect", fixture("keras/" + name + ".h5").toString(), "--json");
+        assertEquals(0, inspect.exitCode(), inspect.err());
     }
 
     @Test
