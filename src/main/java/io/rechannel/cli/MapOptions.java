@@ -22,7 +22,7 @@ public final class MapOptions {
     @Option(names = "--init", paramLabel = "RULE",
             description = "How new channels start: Y=B, Y=0, Y=mean, Y=sum, Y=random, Y=0.5*R+0.5*G, or a preset"
                     + " for all new channels: copy-last, mean, sum, zeros, random, timm. Default: mean of the old"
-                    + " channels (sum when no old channel is kept).")
+                    + " channels; when none is kept, their sum divided by the new count.")
     List<String> inits = new ArrayList<>();
 
     @Option(names = "--stats", paramLabel = "NAME=mean:M,std:S",

@@ -15,8 +15,9 @@ import java.util.regex.Pattern;
  * {@code Y=B}, {@code Y=0}, {@code Y=mean}, {@code Y=sum}, {@code Y=random}, {@code Y=0.5*R+0.5*G}.
  *
  * <p>Channels present in both layouts keep their weights unless a rule names them. A new channel
- * without a rule starts as the mean of the old channels, or as their sum when no old channel is kept
- * (RGB to grayscale: a gray image then gives what the old model gives for R=G=B=gray).
+ * without a rule starts as the mean of the old channels. When no old channel is kept (RGB to gray,
+ * gray to RGBY), each new channel starts as the sum of the old ones divided by the new count, so that
+ * one image fed to every new channel gives what the old model gave for it in every old channel.
  */
 final class ChannelMapParser {
 
@@ -55,7 +56,12 @@ final class ChannelMapParser {
                 matrix[j][same] = 1.0;
                 rules[j] = to.name(j) + "=" + from.name(same);
             } else {
-                String keyword = preset == null || "timm".equals(preset) ? (anyKept ? "mean" : "sum") : preset;
+                if (preset == null && !anyKept) {
+                    java.util.Arrays.fill(matrix[j], 1.0 / n);
+                    rules[j] = to.name(j) + "=" + formatRow(from, matrix[j]);
+                    continue;
+                }
+                String keyword = preset == null || "timm".equals(preset) ? "mean" : preset;
                 applyKeyword(keyword, from, j, matrix, fresh, "--init " + keyword);
                 rules[j] = to.name(j) + "=" + keyword;
             }

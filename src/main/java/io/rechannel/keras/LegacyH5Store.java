@@ -90,6 +90,53 @@ public final class LegacyH5Store implements KerasWeightStore {
                 }
             }
         }
+        return slots.isEmpty() ? positionalSlots(weight) : slots;
+    }
+
+    /**
+     * Keras 1 and 2.0–2.2 name optimizer slots Variable_N or param_N; they follow the trainable
+     * variables in order, one group per kind of state (momenta, then velocities, ...). A group is taken
+     * only when every shape in it matches the trainable variables' shapes, position by position.
+     */
+    private List<KerasWeight> positionalSlots(KerasWeight weight) {
+        List<String> trainable = new ArrayList<>();
+        List<long[]> shapes = new ArrayList<>();
+        for (String layer : layerNames()) {
+            String group = root + "/" + layer;
+            if (!file.isGroup(group)) {
+                continue;
+            }
+            for (String name : chunkedStrings(group, "weight_names")) {
+                String variable = KerasWeight.variableName(name);
+                if (!variable.equals("moving_mean") && !variable.equals("moving_variance")) {
+                    trainable.add(group + "/" + name);
+                    shapes.add(file.dataset(group + "/" + name).shape());
+                }
+            }
+        }
+        int index = trainable.indexOf(weight.path());
+        List<String> anonymous = new ArrayList<>();
+        for (String name : chunkedStrings(OPTIMIZER, "weight_names")) {
+            String last = name.substring(name.lastIndexOf('/') + 1);
+            String path = OPTIMIZER + "/" + name;
+            if (last.matches("(Variable(_\\d+)?|param_\\d+)(:\\d+)?") && file.isDataset(path)
+                    && file.dataset(path).shape().length > 0) {
+                anonymous.add(path);
+            }
+        }
+        List<KerasWeight> slots = new ArrayList<>();
+        if (index < 0 || trainable.isEmpty()) {
+            return slots;
+        }
+        for (int start = 0; start + trainable.size() <= anonymous.size(); start += trainable.size()) {
+            for (int t = 0; t < trainable.size(); t++) {
+                if (!java.util.Arrays.equals(file.dataset(anonymous.get(start + t)).shape(), shapes.get(t))) {
+                    return slots;
+                }
+            }
+            String path = anonymous.get(start + index);
+            slots.add(new KerasWeight(path, path.substring(path.lastIndexOf('/') + 1), weight.shape()));
+        }
         return slots;
     }
 

@@ -35,9 +35,12 @@ class ChannelMapParserTest {
     }
 
     @Test
-    void defaultIsMeanForAddedChannelsAndSumWhenNoneIsKept() {
+    void defaultIsMeanForAddedChannelsAndAGrayEquivalentWhenNoneIsKept() {
         assertArrayEquals(new double[] {1.0 / 3, 1.0 / 3, 1.0 / 3}, matrix("RGBY")[3]);
         assertArrayEquals(new double[][] {{1, 1, 1}}, matrix("L"));
+        assertArrayEquals(new double[][] {{0.5, 0.5, 0.5}, {0.5, 0.5, 0.5}}, matrix("XZ"));
+        double[][] grayToRgby = ChannelMap.build(ChannelLayout.parse("L"), RGBY, List.of(), 0).matrix();
+        assertArrayEquals(new double[][] {{0.25}, {0.25}, {0.25}, {0.25}}, grayToRgby);
     }
 
     @Test
