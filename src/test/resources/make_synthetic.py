@@ -1,6 +1,6 @@
 """Writes small legacy Keras HDF5 models in the Keras 3 layout, for cases no fixture covers.
 
-Usage: make_synthetic.py KIND OUT.h5   (KIND: concat, flatten, grouped)
+Usage: make_synthetic.py KIND OUT.h5   (KIND: concat, flatten, grouped, separable)
 The configs follow what Keras 3 writes (Functional, inbound_nodes with __keras_tensor__ shapes).
 """
 import json, sys
@@ -73,5 +73,15 @@ elif kind == "grouped":
     ]
     write(out, layers, [["x", 0, 0]], [["g", 0, 0]], {"g": {"kernel": rng.standard_normal((3, 3, 1, 3)),
                                                           "bias": rng.standard_normal(3)}})
+elif kind == "separable":
+    layers = [
+        layer("InputLayer", "x", {"batch_shape": [None, 8, 8, 3]}, []),
+        layer("SeparableConv2D", "sep", {"filters": 5, "kernel_size": [3, 3], "depth_multiplier": 2,
+                                         "data_format": "channels_last", "use_bias": True},
+              [tensor([None, 8, 8, 3], "x")]),
+    ]
+    write(out, layers, [["x", 0, 0]], [["sep", 0, 0]],
+          {"sep": {"depthwise_kernel": rng.standard_normal((3, 3, 3, 2)),
+                   "pointwise_kernel": rng.standard_normal((1, 1, 6, 5)), "bias": rng.standard_normal(5)}})
 else:
     raise SystemExit("unknown kind " + kind)

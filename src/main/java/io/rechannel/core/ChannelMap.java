@@ -117,6 +117,34 @@ public final class ChannelMap {
         return source;
     }
 
+    /** True when every new channel is made from at most one old channel (copies, scaled copies, zeros). */
+    public boolean hasSingleSourceRows() {
+        for (int j = 0; j < to.size(); j++) {
+            int sources = 0;
+            for (int i = 0; i < from.size(); i++) {
+                sources += matrix[j][i] != 0 ? 1 : 0;
+            }
+            if (sources > 1 || fresh[j]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The map's pattern: 1 where M is non-zero. A separable convolution's depthwise kernel is copied
+     * along this pattern while its pointwise kernel carries the weights of M.
+     */
+    public ChannelMap support() {
+        double[][] pattern = new double[to.size()][from.size()];
+        for (int j = 0; j < to.size(); j++) {
+            for (int i = 0; i < from.size(); i++) {
+                pattern[j][i] = matrix[j][i] != 0 ? 1 : 0;
+            }
+        }
+        return new ChannelMap(from, to, pattern, fresh, seed, rules);
+    }
+
     /** True when M is the identity: nothing would change. */
     public boolean isIdentity() {
         if (from.size() != to.size()) {

@@ -53,18 +53,26 @@ public final class KerasAdapter {
         for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
             double[] old = store.read(mixed.weight());
             long seed = map.seed() ^ mixed.weight().path().hashCode();
-            double[] values = ChannelMixer.mixWeight(old, mixed.view(), map, seed);
+            ChannelMap used = map;
+            if (mixed.layer().className().startsWith("SeparableConv")) {
+                if (!map.hasSingleSourceRows()) {
+                    throw RechannelException.inexact(source + ": layer '" + mixed.layer().path() + "' ("
+                            + mixed.layer().className() + ") filters each input channel separately before mixing, so a new"
+                            + " channel can only copy (or scale, or zero) one old channel there: use rules like Y=B or Y=0");
+                }
+                used = mixed.mixing() == KerasPlan.Mixing.PATTERN ? map.support() : map;
+            }
+            double[] values = ChannelMixer.mixWeight(old, mixed.view(), used, seed);
             replace(store, mixed, values, "mixed");
             if (!options.dropOptimizer()) {
                 for (KerasWeight slot : store.optimizerSlots(mixed.weight())) {
                     double[] state = ChannelMixer.remapState(store.read(slot), mixed.view(), map);
                     KerasPlan.ViewedWeight viewed = new KerasPlan.ViewedWeight(mixed.consumer(), mixed.layer(), slot,
-                            mixed.view(), mixed.dim());
+                            mixed.view(), mixed.dim(), mixed.mixing());
                     replace(store, viewed, state, "optimizer state");
                 }
             }
         }
-        KerasPlan.ViewedWeight statsLayer = null;
         for (KerasPlan.ViewedWeight constant : plan.constants()) {
             double[] values = ChannelMixer.remapConstants(store.read(constant.weight()), constant.view(), map);
             if (isStatsLayer(constant.layer())) {

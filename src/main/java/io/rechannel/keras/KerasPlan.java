@@ -23,7 +23,12 @@ public record KerasPlan(KerasModelGraph model, ChannelDependency dependency, int
      * A variable with the view of its channel axis, the layer it belongs to, and the dimension of its
      * shape that holds the channel axis (folded with positions for a dense layer behind a flatten).
      */
-    public record ViewedWeight(Consumer consumer, KerasLayer layer, KerasWeight weight, AxisView view, int dim) {
+    public record ViewedWeight(Consumer consumer, KerasLayer layer, KerasWeight weight, AxisView view, int dim,
+                               Mixing mixing) {
+
+        public ViewedWeight(Consumer consumer, KerasLayer layer, KerasWeight weight, AxisView view, int dim) {
+            this(consumer, layer, weight, view, dim, Mixing.MAP);
+        }
 
         /** The variable's shape once its channel segment holds {@code newCount} channels. */
         public long[] newShape(int newCount) {
@@ -31,6 +36,12 @@ public record KerasPlan(KerasModelGraph model, ChannelDependency dependency, int
             shape[dim] = shape[dim] / view.axisLength() * view.withCount(newCount).axisLength();
             return shape;
         }
+    }
+
+    /** How a weight's channel slices change: by M itself, or copied along M's pattern (a separable depthwise kernel). */
+    public enum Mixing {
+        MAP,
+        PATTERN
     }
 
     /** A per-channel list in a layer config, such as Rescaling's {@code scale}. */

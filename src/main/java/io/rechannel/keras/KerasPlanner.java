@@ -11,6 +11,7 @@ import io.rechannel.graph.Node;
 import io.rechannel.graph.Segment;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
@@ -41,7 +42,11 @@ public final class KerasPlanner {
         ChannelDependency dependency = analysis.analyse(input, channels);
         List<KerasPlan.ViewedWeight> mixed = new ArrayList<>();
         for (Consumer consumer : dependency.consumers()) {
-            mixed.add(consumerKernel(consumer, channels));
+            if (model.layer(consumer.node().id()).className().startsWith("SeparableConv")) {
+                mixed.addAll(separableKernels(consumer, channels));
+            } else {
+                mixed.add(consumerKernel(consumer, channels));
+            }
         }
         List<KerasPlan.ViewedWeight> constants = new ArrayList<>();
         List<KerasPlan.ConfigList> lists = new ArrayList<>();
@@ -114,10 +119,6 @@ public final class KerasPlanner {
 
     private KerasPlan.ViewedWeight consumerKernel(Consumer consumer, int channels) {
         KerasLayer layer = model.layer(consumer.node().id());
-        if (layer.className().startsWith("SeparableConv")) {
-            throw RechannelException.unsupported(source + ": layer '" + layer.path() + "' (" + layer.className()
-                    + ") reads the input; separable convolutions as first layer are not supported yet");
-        }
         KerasWeight kernel = kernelOf(consumer);
         Segment segment = consumer.segment();
         long[] shape = kernel.shape();
@@ -153,6 +154,38 @@ public final class KerasPlanner {
     private static int constantDim(KerasWeight weight, Segment segment) {
         int rank = weight.shape().length;
         return rank <= 1 ? 0 : segment.axis() == ChannelAxis.FIRST ? 1 : rank - 1;
+    }
+
+    /**
+     * A separable convolution reading the input: its depthwise kernel (k..., C, multiplier) holds one
+     * filter per input channel, its pointwise kernel (1..., C·multiplier, out) mixes them. Both change.
+     */
+    private List<KerasPlan.ViewedWeight> separableKernels(Consumer consumer, int channels) {
+        KerasLayer layer = model.layer(consumer.node().id());
+        Segment segment = consumer.segment();
+        if (segment.offset() != 0 || segment.flattened() || segment.total() > 0 && segment.total() != channels) {
+            throw RechannelException.unsupported(source + ": layer '" + layer.path() + "' (" + layer.className()
+                    + ") reads the input together with other channels; rechannel cannot adapt that separable layer");
+        }
+        List<KerasWeight> weights = store.weightsOf(layer);
+        KerasWeight depthwise = weights.stream().filter(w -> w.name().equals("depthwise_kernel")).findFirst().orElse(null);
+        KerasWeight pointwise = weights.stream().filter(w -> w.name().equals("pointwise_kernel")).findFirst().orElse(null);
+        if (depthwise == null || pointwise == null) {
+            throw RechannelException.malformed(source + ": layer '" + layer.path() + "' (" + layer.className()
+                    + ") lacks its depthwise_kernel or pointwise_kernel");
+        }
+        long[] d = depthwise.shape();
+        long[] p = pointwise.shape();
+        int rank = d.length;
+        if (d[rank - 2] != channels || p[rank - 2] != d[rank - 2] * d[rank - 1]) {
+            throw RechannelException.malformed(source + ": layer '" + layer.path() + "' kernels " + Arrays.toString(d)
+                    + " and " + Arrays.toString(p) + " do not fit " + channels + " input channels");
+        }
+        AxisView depthView = AxisView.of(d, rank - 2);
+        AxisView pointView = AxisView.whole(1, channels, d[rank - 1] * p[rank - 1]);
+        return List.of(
+                new KerasPlan.ViewedWeight(consumer, layer, depthwise, depthView, rank - 2, KerasPlan.Mixing.PATTERN),
+                new KerasPlan.ViewedWeight(consumer, layer, pointwise, pointView, rank - 2, KerasPlan.Mixing.MAP));
     }
 
     private AxisView constantView(KerasWeight weight, int dim, Segment segment, int channels, KerasLayer layer) {

@@ -52,8 +52,18 @@ final class KerasVerifier {
                 }
                 changed.add(old.weight().path());
                 original.store().optimizerSlots(old.weight()).forEach(s -> changed.add(s.path()));
-                Verifier.TapCheck check = Verifier.checkTaps(original.store().read(old.weight()), old.view(),
-                        adapted.store().read(updated.weight()), updated.view(), map, 17);
+                if (old.mixing() == KerasPlan.Mixing.PATTERN) {
+                    continue; // checked with its pointwise kernel, as one composed kernel
+                }
+                Verifier.TapCheck check;
+                if (old.layer().className().startsWith("SeparableConv")) {
+                    Composed a = compose(original.store(), before, old);
+                    Composed b = compose(adapted.store(), after, updated);
+                    check = Verifier.checkTaps(a.kernel(), a.view(), b.kernel(), b.view(), map, 17);
+                } else {
+                    check = Verifier.checkTaps(original.store().read(old.weight()), old.view(),
+                            adapted.store().read(updated.weight()), updated.view(), map, 17);
+                }
                 checks.add(new VerifyResult.LayerCheck(old.layer().path(), old.weight().name(),
                         check.maxAbsDifference(), check.maxRelativeDifference(), check.passed()));
             }
@@ -69,6 +79,38 @@ final class KerasVerifier {
         return new VerifyResult(originalName, adaptedName, map == null ? "?" : map.from().toString(),
                 map == null ? "?" : map.to().toString(), map == null ? List.of() : map.rules(), checks, identical,
                 List.copyOf(problems));
+    }
+
+    private record Composed(double[] kernel, AxisView view) {
+    }
+
+    /**
+     * A separable convolution as the one kernel it amounts to: K[p][c][o] = Σ_m D[p][c][m] · P[c·mult + m][o],
+     * so that it can be checked like any convolution.
+     */
+    private static Composed compose(KerasWeightStore store, KerasPlan plan, KerasPlan.ViewedWeight pointwise) {
+        KerasPlan.ViewedWeight depthwise = plan.mixed().stream()
+                .filter(w -> w.layer().path().equals(pointwise.layer().path()) && w.mixing() == KerasPlan.Mixing.PATTERN)
+                .findFirst().orElseThrow();
+        double[] d = store.read(depthwise.weight());
+        double[] p = store.read(pointwise.weight());
+        long[] shape = depthwise.weight().shape();
+        int positions = (int) depthwise.view().outer();
+        int channels = (int) shape[shape.length - 2];
+        int mult = (int) shape[shape.length - 1];
+        int out = (int) pointwise.weight().shape()[pointwise.weight().shape().length - 1];
+        double[] k = new double[positions * channels * out];
+        for (int pos = 0; pos < positions; pos++) {
+            for (int c = 0; c < channels; c++) {
+                for (int m = 0; m < mult; m++) {
+                    double dv = d[(pos * channels + c) * mult + m];
+                    for (int o = 0; o < out; o++) {
+                        k[(pos * channels + c) * out + o] += dv * p[(c * mult + m) * out + o];
+                    }
+                }
+            }
+        }
+        return new Composed(k, AxisView.whole(positions, channels, out));
     }
 
     private ChannelMap channelMap(AdaptOptions options, KerasPlan before, KerasPlan after) {
@@ -87,11 +129,16 @@ final class KerasVerifier {
         for (int j = 0; j < newCount; j++) {
             names.add(j < oldCount ? from.name(j) : "c" + j);
         }
-        KerasPlan.ViewedWeight old = before.mixed().get(0);
+        KerasPlan.ViewedWeight old = before.mixed().stream().filter(w -> w.mixing() == KerasPlan.Mixing.MAP).findFirst().orElseThrow();
         KerasPlan.ViewedWeight updated = counterpart(after.mixed(), old);
         if (updated == null) {
             problems.add(adaptedName + ": layer '" + old.layer().path() + "' does not read the input there");
             return null;
+        }
+        if (old.layer().className().startsWith("SeparableConv")) {
+            Composed a = compose(original.store(), before, old);
+            Composed b = compose(adapted.store(), after, updated);
+            return Verifier.recover(a.kernel(), a.view(), b.kernel(), b.view(), from, new ChannelLayout(names));
         }
         return Verifier.recover(original.store().read(old.weight()), old.view(), adapted.store().read(updated.weight()),
                 updated.view(), from, new ChannelLayout(names));

@@ -189,6 +189,30 @@ class KerasH5ExtendTest {
     }
 
     @Test
+    void oldKerasOptimizerStateIsMatchedByPosition(@TempDir Path dir) throws Exception {
+        Path model = fixture("keras2/jflashner__HappyOrSadDetector__happyModel.h5");
+        Path out = dir.resolve("o.h5");
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.err());
+        try (Hdf5File b = Hdf5File.open(out, false); Hdf5File a = Hdf5File.open(model, false)) {
+            // Adam's first moment and second moment of conv0/kernel: Variable and Variable_10
+            for (String slot : new String[] {"Variable:0", "Variable_10:0"}) {
+                String path = "/optimizer_weights/training/Adam/" + slot;
+                assertArrayEquals(new long[] {5, 5, 4, 32}, b.dataset(path).shape());
+                double[] old = a.readDoubles(path);
+                double[] updated = b.readDoubles(path);
+                for (int pos = 0; pos < 25; pos++) {
+                    for (int f = 0; f < 32; f++) {
+                        assertEquals(old[(pos * 3 + 2) * 32 + f], updated[(pos * 4 + 2) * 32 + f]);
+                        assertEquals(0.0, updated[(pos * 4 + 3) * 32 + f], "new channel starts with no history");
+                    }
+                }
+            }
+            assertArrayEquals(new long[] {7, 7, 32, 32}, b.dataset("/optimizer_weights/training/Adam/Variable_4:0").shape());
+        }
+    }
+
+    @Test
     void realKeras2FilesExtend(@TempDir Path dir) throws Exception {
         try (var files = Files.list(fixture("keras2"))) {
             for (Path file : files.filter(p -> p.toString().matches(".*\\.(h5|hdf5)$")).sorted().toList()) {

@@ -83,6 +83,27 @@ class KerasSyntheticModelTest {
     }
 
     @Test
+    void separableConvolutionTakesCopiesAndRefusesMixtures(@TempDir Path dir) throws Exception {
+        Path model = make("separable", dir);
+        Path out = dir.resolve("rgby.h5");
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        try (Hdf5File b = Hdf5File.open(out, false)) {
+            assertArrayEquals(new long[] {3, 3, 4, 2}, b.dataset("/model_weights/sep/sep/depthwise_kernel").shape());
+            assertArrayEquals(new long[] {1, 1, 8, 5}, b.dataset("/model_weights/sep/sep/pointwise_kernel").shape());
+        }
+        TestSupport.Run recovered = cli("verify", model.toString(), out.toString());
+        assertEquals(0, recovered.exitCode(), recovered.out() + recovered.err());
+        assertTrue(recovered.out().contains("c3=B"), recovered.out());
+        assertEquals(0, cli("extend", model.toString(), "--to", "BGR", "-o", dir.resolve("bgr.h5").toString(), "--verify").exitCode());
+        assertEquals(0, cli("extend", model.toString(), "--to", "4", "--init", "timm", "-o", dir.resolve("t.h5").toString(),
+                "--verify").exitCode());
+        TestSupport.Run mean = cli("extend", model.toString(), "--to", "RGBY", "--init", "Y=mean", "-o", dir.resolve("m.h5").toString());
+        assertEquals(7, mean.exitCode(), mean.err());
+        assertTrue(mean.err().contains("layer 'sep'"), mean.err());
+    }
+
+    @Test
     void groupedConvolutionIsRefusedByName(@TempDir Path dir) throws Exception {
         Path model = make("grouped", dir);
         TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "-o", dir.resolve("o.h5").toString());
