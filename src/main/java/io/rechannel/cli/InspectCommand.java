@@ -29,7 +29,7 @@ final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Inspection inspection = ModelFormats.forFile(model).inspect(model,
-                AdaptOptions.analysisOnly(options.input, options.channelIndependent, options.layer));
+                AdaptOptions.analysisOnly(options.input, options.channelIndependent, options.layer, options.config));
         PrintWriter out = spec.commandLine().getOut();
         if (options.json) {
             Output.json(out, inspection);

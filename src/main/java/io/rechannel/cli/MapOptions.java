@@ -34,6 +34,7 @@ public final class MapOptions {
 
     AdaptOptions toOptions(ModelOptions model, boolean dropOptimizer) {
         return new AdaptOptions(from == null ? null : ChannelLayout.parse(from), to == null ? null : ChannelLayout.parse(to),
-                inits, seed, model.input, model.channelIndependent, ChannelStats.parse(stats), dropOptimizer, model.layer);
+                inits, seed, model.input, model.channelIndependent, ChannelStats.parse(stats), dropOptimizer, model.layer,
+                model.config);
     }
 }

@@ -15,6 +15,10 @@ public final class ModelOptions {
             description = "For weights-only files (no model config): the layer that reads the input.")
     String layer;
 
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "For weights files without a config (Keras 3 .weights.h5): the model's .keras archive or config.json.")
+    java.nio.file.Path config;
+
     @Option(names = "--channel-independent", paramLabel = "LAYER", split = ",",
             description = "Declare layers whose channel behaviour rechannel cannot read (Lambda, custom) as treating"
                     + " every channel alike, e.g. x/255 - 0.5.")

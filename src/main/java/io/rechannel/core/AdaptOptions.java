@@ -16,10 +16,11 @@ import java.util.Set;
  * @param stats              statistics for new channels, by name
  * @param dropOptimizer      remove optimizer state instead of adapting it
  * @param layer              for files without a model config: the layer reading the input, or null
+ * @param config             for files without a model config: a file that has it (a .keras archive or its config.json), or null
  */
 public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> inits, long seed, String input,
                            Set<String> channelIndependent, Map<String, ChannelStats> stats, boolean dropOptimizer,
-                           String layer) {
+                           String layer, java.nio.file.Path config) {
 
     public AdaptOptions {
         inits = List.copyOf(inits);
@@ -28,8 +29,14 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
     }
 
     /** Options that analyse a model without changing it (inspect, verify). */
-    public static AdaptOptions analysisOnly(String input, Set<String> channelIndependent, String layer) {
-        return new AdaptOptions(null, null, List.of(), 0, input, channelIndependent, Map.of(), false, layer);
+    public static AdaptOptions analysisOnly(String input, Set<String> channelIndependent, String layer,
+                                            java.nio.file.Path config) {
+        return new AdaptOptions(null, null, List.of(), 0, input, channelIndependent, Map.of(), false, layer, config);
+    }
+
+    /** The same analysis choices without a channel map. */
+    public AdaptOptions analysisOnly() {
+        return analysisOnly(input, channelIndependent, layer, config);
     }
 
     /** The map for a model whose adapted input has {@code oldChannels} channels. */

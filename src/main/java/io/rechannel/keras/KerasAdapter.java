@@ -113,6 +113,13 @@ public final class KerasAdapter {
         for (KerasLayer layer : model.layers()) {
             updateRecordedShapes(layer, carried);
         }
+        // the model's own build_config (a Sequential records its input shape there)
+        JsonNode rootBuild = model.root().path("build_config").path("input_shape");
+        Segment input = carried.get(plan.dependency().input());
+        if (rootBuild instanceof ArrayNode array && !array.isEmpty() && !array.get(0).isArray()
+                && model.graph().inputs().size() == 1) {
+            resize(array, input, "build_config");
+        }
         for (KerasPlan.ConfigList list : plan.configLists()) {
             ArrayNode array = (ArrayNode) list.layer().config().get(list.key());
             double[] old = new double[array.size()];
@@ -133,43 +140,62 @@ public final class KerasAdapter {
         changes.add("config: " + resized + " recorded channel counts updated");
     }
 
-    /** Keras 3 records each call's input shapes and, in .keras configs, a build_config input shape. */
+    /**
+     * Keras 3 records each call's input shapes and, in .keras configs, a build_config input shape per
+     * layer; Keras builds the layer from the latter, so a stale one makes the model refuse its input.
+     */
     private void updateRecordedShapes(KerasLayer layer, Map<String, Segment> carried) {
         JsonNode calls = layer.entry().path("inbound_nodes");
-        List<Segment> firstCallInputs = new ArrayList<>();
         for (int k = 0; k < calls.size(); k++) {
             JsonNode call = calls.get(k);
             if (call.isObject()) {
-                List<Segment> seen = new ArrayList<>();
-                visitTensors(layer.scope(), call.path("args"), carried, seen, layer.path());
-                if (k == 0) {
-                    firstCallInputs = seen;
-                }
+                visitTensors(layer.scope(), call.path("args"), carried, layer.path());
             }
         }
         JsonNode build = layer.entry().path("build_config").path("input_shape");
-        if (build.isArray() && !firstCallInputs.isEmpty()) {
-            boolean single = build.isEmpty() || !build.get(0).isArray();
-            for (int i = 0; i < firstCallInputs.size(); i++) {
-                Segment segment = firstCallInputs.get(i);
-                JsonNode shape = single ? build : build.get(i);
-                if (segment != null && shape instanceof ArrayNode array && (single ? i == 0 : true)) {
-                    resize(array, segment, layer.path() + ".build_config");
-                }
+        if (!build.isArray() || build.isEmpty()) {
+            return;
+        }
+        List<Segment> inputs = buildInputs(layer, carried);
+        boolean single = !build.get(0).isArray();
+        for (int i = 0; i < inputs.size(); i++) {
+            JsonNode shape = single ? (i == 0 ? build : null) : build.get(i);
+            if (inputs.get(i) != null && shape instanceof ArrayNode array) {
+                resize(array, inputs.get(i), layer.path() + ".build_config");
             }
         }
     }
 
-    private void visitTensors(String scope, JsonNode node, Map<String, Segment> carried, List<Segment> seen,
-                              String where) {
+    /** Where each input of a layer's first call carries the adapted channels (null entries: not at all). */
+    private List<Segment> buildInputs(KerasLayer layer, Map<String, Segment> carried) {
+        List<Segment> segments = new ArrayList<>();
+        if (layer.isModel()) {
+            // a nested model is built from its input layers, which forward what the caller passed in
+            for (KerasLayer inner : plan.model().layers()) {
+                if (inner.scope().equals(layer.path() + "/") && inner.className().equals("InputLayer")) {
+                    segments.add(carried.get(inner.path()));
+                }
+            }
+            return segments;
+        }
+        io.rechannel.graph.ModelGraph graph = plan.model().graph();
+        if (graph.nodes().stream().noneMatch(n -> n.id().equals(layer.path()))) {
+            return segments;
+        }
+        for (String input : graph.node(layer.path()).inputs()) {
+            segments.add(carried.get(input));
+        }
+        return segments;
+    }
+
+    private void visitTensors(String scope, JsonNode node, Map<String, Segment> carried, String where) {
         if (node.isArray()) {
-            node.forEach(item -> visitTensors(scope, item, carried, seen, where));
+            node.forEach(item -> visitTensors(scope, item, carried, where));
         } else if (node.isObject() && "__keras_tensor__".equals(node.path("class_name").asText())) {
             JsonNode history = node.path("config").path("keras_history");
             int call = history.size() > 1 ? history.get(1).asInt(0) : 0;
             String id = scope + history.path(0).asText() + (call > 0 ? "#" + call : "");
             Segment segment = carried.get(id);
-            seen.add(segment);
             if (segment != null && node.path("config").get("shape") instanceof ArrayNode shape) {
                 resize(shape, segment, where);
             }

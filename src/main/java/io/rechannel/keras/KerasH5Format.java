@@ -42,9 +42,16 @@ public final class KerasH5Format implements ModelFormat {
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
         try (Hdf5File h5 = Hdf5File.open(file, false)) {
-            KerasH5Model model = KerasH5Model.read(h5, file.toString(), options.layer());
-            return new KerasInspector(model, file.toString()).inspect(options);
+            return new KerasInspector(open(h5, file.toString(), options), file.toString(), name()).inspect(options);
         }
+    }
+
+    /** A legacy model or weights file, or a Keras 3 weights file (with --config or --layer). */
+    static KerasModelView open(Hdf5File h5, String source, AdaptOptions options) {
+        if (KerasV3Model.isV3Weights(h5)) {
+            return KerasV3Model.weightsOnly(h5, options.config(), options.layer(), source);
+        }
+        return KerasH5Model.read(h5, source, options.layer());
     }
 
     @Override
@@ -54,70 +61,36 @@ public final class KerasH5Format implements ModelFormat {
             // the byte copy runs while the adaptation is computed from the input
             out.startCopyFrom(input);
             PendingWrites writes;
-            String config = null;
-            AdaptResult result;
+            KerasExtension.Computed computed;
+            boolean v3;
             try (Hdf5File h5 = Hdf5File.open(input, false)) {
-                KerasH5Model model = KerasH5Model.read(h5, source, options.layer());
-                KerasPlan plan = new KerasPlanner(model.graph(), model.store(), source).plan(options);
-                ChannelMap map = options.channelMap(plan.channels(), source);
-                if (map.isIdentity()) {
-                    throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
-                }
-                checkOptimizer(model, plan, options, source);
-                KerasAdapter adapter = new KerasAdapter(plan, map, options, source);
+                KerasModelView model = open(h5, source, options);
+                v3 = model instanceof KerasV3Model;
                 writes = new PendingWrites(model.store());
-                adapter.adaptWeights(writes);
-                List<String> notes = new ArrayList<>();
-                if (model.hasConfig()) {
-                    adapter.adaptConfig();
-                    config = KerasJson.write(model.graph().root());
-                } else {
-                    notes.add("weights-only file: '" + plan.mixed().get(0).layer().name()
-                            + "' was taken as the input layer (first layer with a kernel; choose another with --layer)");
-                }
-                List<String> changes = new ArrayList<>(adapter.changes());
-                if (options.dropOptimizer() && model.store().hasOptimizer()) {
-                    changes.add("/optimizer_weights removed (--drop-optimizer)");
-                }
-                result = new AdaptResult(source, output.toString(), map.from().toString(), map.to().toString(),
-                        map.rules(), changes, notes, null);
+                computed = KerasExtension.compute(model, writes, options, source, output.toString());
             }
             out.awaitCopy();
             try (Hdf5File h5 = Hdf5File.open(out.path(), true)) {
                 writes.applyTo(h5);
-                if (config != null) {
-                    h5.writeString("/", "model_config", config);
+                if (computed.config() != null && !v3) {
+                    h5.writeString("/", "model_config", computed.config());
                 }
-                if (options.dropOptimizer() && h5.isGroup("/optimizer_weights")) {
-                    h5.delete("/optimizer_weights");
+                String optimizer = v3 ? "/optimizer" : "/optimizer_weights";
+                if (options.dropOptimizer() && h5.isGroup(optimizer)) {
+                    h5.delete(optimizer);
                 }
                 h5.flush();
             }
             out.commit();
-            return result;
-        }
-    }
-
-    private static void checkOptimizer(KerasH5Model model, KerasPlan plan, AdaptOptions options, String source) {
-        if (options.dropOptimizer()) {
-            return;
-        }
-        for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
-            if (model.store().optimizerSlots(mixed.weight()).isEmpty()
-                    && !model.store().anonymousOptimizerSlots(mixed.weight()).isEmpty()) {
-                throw RechannelException.unsupported(source + ": the optimizer state does not name the variables it"
-                        + " belongs to (Keras 2.2 and older), so the slots of '" + mixed.layer().path()
-                        + "' cannot be found; pass --drop-optimizer to remove the optimizer state");
-            }
+            return computed.result();
         }
     }
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
         try (Hdf5File before = Hdf5File.open(original, false); Hdf5File after = Hdf5File.open(adapted, false)) {
-            KerasH5Model oldModel = KerasH5Model.read(before, original.toString(), options.layer());
-            KerasH5Model newModel = KerasH5Model.read(after, adapted.toString(), options.layer());
-            return new KerasVerifier(oldModel, newModel, original.toString(), adapted.toString()).verify(options);
+            return new KerasVerifier(open(before, original.toString(), options), open(after, adapted.toString(), options),
+                    original.toString(), adapted.toString()).verify(options);
         }
     }
 

@@ -13,7 +13,7 @@ import java.util.Optional;
  * A legacy Keras HDF5 file opened for analysis: its config graph (or, for a weights-only file, a
  * one-layer stand-in built from the saved layer order) and its variable store.
  */
-public final class KerasH5Model {
+public final class KerasH5Model implements KerasModelView {
 
     private final Hdf5File file;
     private final LegacyH5Store store;
@@ -46,10 +46,6 @@ public final class KerasH5Model {
             }
             ObjectNode root = KerasJson.parseObject(config.get(), source + ": model_config");
             return new KerasH5Model(file, store, KerasModelGraph.of(root, source), true, version, backend);
-        }
-        if (file.isGroup("/layers") && file.isGroup("/vars") && !file.hasAttribute("/", "layer_names")) {
-            throw RechannelException.unsupported(source + ": a Keras 3 weights file (layers/…/vars); only legacy"
-                    + " HDF5 models (model.save('x.h5')) and legacy save_weights files are supported so far");
         }
         if (file.hasAttribute("/", "layer_names") || file.hasAttribute("/", "layer_names0")) {
             return new KerasH5Model(file, store, weightsOnlyGraph(store, source, layer, version), false, version, backend);
@@ -96,27 +92,33 @@ public final class KerasH5Model {
                 : "no layer named '" + wanted + "' (layers: " + names + ")"));
     }
 
+    @Override
     public Hdf5File file() {
         return file;
     }
 
+    @Override
     public LegacyH5Store store() {
         return store;
     }
 
+    @Override
     public KerasModelGraph graph() {
         return graph;
     }
 
     /** False for weights-only files ({@code save_weights}), whose input layer was taken from the saved layer order. */
+    @Override
     public boolean hasConfig() {
         return hasConfig;
     }
 
+    @Override
     public String kerasVersion() {
         return kerasVersion;
     }
 
+    @Override
     public String backend() {
         return backend;
     }

@@ -17,12 +17,14 @@ import java.util.Map;
 /** Builds the {@code inspect} report of a Keras model. */
 final class KerasInspector {
 
-    private final KerasH5Model model;
+    private final KerasModelView model;
     private final String source;
+    private final String format;
 
-    KerasInspector(KerasH5Model model, String source) {
+    KerasInspector(KerasModelView model, String source, String format) {
         this.model = model;
         this.source = source;
+        this.format = format;
     }
 
     Inspection inspect(AdaptOptions options) {
@@ -47,8 +49,8 @@ final class KerasInspector {
             long[] shape = input.declaredShape().orElse(null);
             List<Long> shapeList = shape == null ? null : Arrays.stream(shape).boxed().toList();
             try {
-                KerasPlan plan = new KerasPlanner(model.graph(), model.store(), source)
-                        .plan(AdaptOptions.analysisOnly(input.id(), options.channelIndependent(), options.layer()));
+                KerasPlan plan = KerasPlanner.of(model, source)
+                        .plan(AdaptOptions.analysisOnly(input.id(), options.channelIndependent(), options.layer(), options.config()));
                 ChannelAxis axis = plan.dependency().axis();
                 inputs.add(new Inspection.InputInfo(input.id(), shapeList,
                         axis == ChannelAxis.FIRST ? "channels_first" : "channels_last", plan.channels()));
@@ -73,7 +75,7 @@ final class KerasInspector {
                 notes.add("input '" + input.id() + "': " + e.getMessage());
             }
         }
-        return new Inspection(source, "keras-h5", details, inputs, layers, preprocessing, parameterCount(), notes);
+        return new Inspection(source, format, details, inputs, layers, preprocessing, parameterCount(), notes);
     }
 
     private static String preprocessingDetail(KerasLayer layer) {

@@ -36,9 +36,47 @@ final class KerasLayerKinds {
     private KerasLayerKinds() {
     }
 
+    /** Keras 3 records tensor operations written in Python ({@code x + 3.0}) as config entries from keras.src.ops. */
+    static boolean isOperation(JsonNode entry) {
+        return entry.path("module").asText("").startsWith("keras.src.ops");
+    }
+
+    private static final Set<String> ARITHMETIC = Set.of("Add", "Subtract", "Multiply", "Divide", "TrueDivide");
+
+    /** An operation on one tensor and plain numbers treats every channel alike; on several tensors it is element-wise. */
+    private static NodeRole operationRole(KerasLayer layer) {
+        if (!ARITHMETIC.contains(layer.className())) {
+            return NodeRole.OPAQUE;
+        }
+        JsonNode args = layer.entry().path("inbound_nodes").path(0).path("args");
+        int[] counts = new int[3]; // tensors, numbers, other
+        countLeaves(args, counts);
+        if (counts[2] > 0) {
+            return NodeRole.OPAQUE;
+        }
+        return counts[0] == 1 ? NodeRole.PER_CHANNEL : NodeRole.ELEMENTWISE;
+    }
+
+    private static void countLeaves(JsonNode node, int[] counts) {
+        if (node.isObject() && "__keras_tensor__".equals(node.path("class_name").asText())) {
+            counts[0]++;
+        } else if (node.isNumber()) {
+            counts[1]++;
+        } else if (node.isArray() && node.size() > 0 && node.get(0).isNumber() && node.size() > 1) {
+            counts[2]++; // a per-element constant: its channel meaning is unknown
+        } else if (node.isArray()) {
+            node.forEach(item -> countLeaves(item, counts));
+        } else {
+            counts[2]++;
+        }
+    }
+
     static NodeRole role(KerasLayer layer) {
         String cls = layer.className();
         JsonNode config = layer.config();
+        if (isOperation(layer.entry())) {
+            return operationRole(layer);
+        }
         if (MODELS.contains(cls) || layer.isModel()) {
             return NodeRole.NESTED_MODEL;
         }

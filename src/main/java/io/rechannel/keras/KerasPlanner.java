@@ -24,18 +24,29 @@ public final class KerasPlanner {
     private final KerasModelGraph model;
     private final KerasWeightStore store;
     private final String source;
+    private final boolean channelsFromWeights;
 
     public KerasPlanner(KerasModelGraph model, KerasWeightStore store, String source) {
+        this(model, store, source, false);
+    }
+
+    /** With {@code channelsFromWeights}, the input's channel count is read from the first kernel, not the config. */
+    public KerasPlanner(KerasModelGraph model, KerasWeightStore store, String source, boolean channelsFromWeights) {
         this.model = model;
         this.store = store;
         this.source = source;
+        this.channelsFromWeights = channelsFromWeights;
+    }
+
+    public static KerasPlanner of(KerasModelView view, String source) {
+        return new KerasPlanner(view.graph(), view.store(), source, view.configFromElsewhere());
     }
 
     public KerasPlan plan(AdaptOptions options) {
         ChannelAnalysis analysis = new ChannelAnalysis(model.graph(), options.channelIndependent(), source);
         Node input = analysis.chooseInput(options.input());
         ChannelDependency first = analysis.analyse(input, -1);
-        int channels = declaredChannels(input, first.axis());
+        int channels = channelsFromWeights ? -1 : declaredChannels(input, first.axis());
         if (channels < 0) {
             channels = channelsFromFirstConsumer(first);
         }
@@ -60,7 +71,8 @@ public final class KerasPlanner {
                 }
             }
             for (String key : List.of("scale", "offset", "mean", "variance")) {
-                if (layer.config().path(key).isArray()) {
+                // a borrowed config's lists describe another file's model
+                if (layer.config().path(key).isArray() && !channelsFromWeights) {
                     int size = layer.config().path(key).size();
                     if (size != consumer.segment().total() && consumer.segment().total() > 0) {
                         throw RechannelException.malformed(source + ": layer '" + layer.path() + "' has " + size

@@ -24,13 +24,13 @@ final class KerasVerifier {
 
     private static final long SLAB_BYTES = 16L << 20;
 
-    private final KerasH5Model original;
-    private final KerasH5Model adapted;
+    private final KerasModelView original;
+    private final KerasModelView adapted;
     private final String originalName;
     private final String adaptedName;
     private final List<String> problems = new ArrayList<>();
 
-    KerasVerifier(KerasH5Model original, KerasH5Model adapted, String originalName, String adaptedName) {
+    KerasVerifier(KerasModelView original, KerasModelView adapted, String originalName, String adaptedName) {
         this.original = original;
         this.adapted = adapted;
         this.originalName = originalName;
@@ -38,9 +38,9 @@ final class KerasVerifier {
     }
 
     VerifyResult verify(AdaptOptions options) {
-        AdaptOptions analysis = AdaptOptions.analysisOnly(options.input(), options.channelIndependent(), options.layer());
-        KerasPlan before = new KerasPlanner(original.graph(), original.store(), originalName).plan(analysis);
-        KerasPlan after = new KerasPlanner(adapted.graph(), adapted.store(), adaptedName).plan(analysis);
+        AdaptOptions analysis = options.analysisOnly();
+        KerasPlan before = KerasPlanner.of(original, originalName).plan(analysis);
+        KerasPlan after = KerasPlanner.of(adapted, adaptedName).plan(analysis);
         ChannelMap map = channelMap(options, before, after);
         List<VerifyResult.LayerCheck> checks = new ArrayList<>();
         Set<String> changed = new HashSet<>();
@@ -185,14 +185,14 @@ final class KerasVerifier {
         Hdf5File b = adapted.file();
         List<String> before = a.datasets("/");
         Set<String> after = new HashSet<>(b.datasets("/"));
-        boolean optimizerDropped = a.isGroup("/optimizer_weights") && !b.isGroup("/optimizer_weights");
+        boolean optimizerDropped = original.store().hasOptimizer() && !adapted.store().hasOptimizer();
         long identical = 0;
         for (String path : before) {
             if (changed.contains(path)) {
                 continue;
             }
             if (!after.contains(path)) {
-                if (!(optimizerDropped && path.startsWith("/optimizer_weights/"))) {
+                if (!(optimizerDropped && path.startsWith("/optimizer"))) {
                     problems.add(adaptedName + ": " + path + " is missing");
                 }
                 continue;

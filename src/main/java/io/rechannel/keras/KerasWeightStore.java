@@ -15,4 +15,10 @@ public interface KerasWeightStore {
 
     /** Replaces a variable's values and shape, keeping its element type. */
     void replace(KerasWeight weight, long[] newShape, double[] values);
+
+    /** True when the file holds optimizer state. */
+    boolean hasOptimizer();
+
+    /** The group under which all model variables lie. */
+    String root();
 }

@@ -26,6 +26,7 @@ public final class LegacyH5Store implements KerasWeightStore {
     }
 
     /** The group holding the layer groups: {@code /model_weights}, or the root for weights-only files. */
+    @Override
     public String root() {
         return root.isEmpty() ? "/" : root;
     }
@@ -161,6 +162,7 @@ public final class LegacyH5Store implements KerasWeightStore {
         return anonymous;
     }
 
+    @Override
     public boolean hasOptimizer() {
         return file.isGroup(OPTIMIZER);
     }

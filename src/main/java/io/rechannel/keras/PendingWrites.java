@@ -42,6 +42,16 @@ final class PendingWrites implements KerasWeightStore {
         replacements.add(new Replacement(weight.path(), newShape.clone(), values));
     }
 
+    @Override
+    public boolean hasOptimizer() {
+        return input.hasOptimizer();
+    }
+
+    @Override
+    public String root() {
+        return input.root();
+    }
+
     void applyTo(Hdf5File output) {
         for (Replacement r : replacements) {
             output.replaceDataset(r.path(), r.shape(), r.values());

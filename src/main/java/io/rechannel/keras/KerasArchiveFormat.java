@@ -1,0 +1,146 @@
+package io.rechannel.keras;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.RechannelException;
+import io.rechannel.format.AdaptResult;
+import io.rechannel.format.AtomicOutput;
+import io.rechannel.format.Inspection;
+import io.rechannel.format.ModelFormat;
+import io.rechannel.format.ModelFormats;
+import io.rechannel.format.VerifyResult;
+import io.rechannel.hdf5.Hdf5File;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+
+/** Keras 3 {@code .keras} archives ({@code model.save('x.keras')}). */
+public final class KerasArchiveFormat implements ModelFormat {
+
+    private static final byte[] ZIP_SIGNATURE = {'P', 'K', 3, 4};
+
+    @Override
+    public String name() {
+        return "keras";
+    }
+
+    @Override
+    public boolean accepts(Path file) {
+        return Arrays.equals(ModelFormats.head(file, 4), ZIP_SIGNATURE)
+                && file.getFileName().toString().toLowerCase().endsWith(".keras");
+    }
+
+    /** A .keras archive opened for reading: its weights copied out to a scratch file HDF5 can open. */
+    private static final class Opened implements AutoCloseable {
+        final KerasArchive archive;
+        final Path weights;
+        final Hdf5File h5;
+        final KerasV3Model model;
+
+        Opened(Path file, Path scratchDir, boolean writable) {
+            String source = file.toString();
+            archive = KerasArchive.open(file);
+            try {
+                weights = Files.createTempFile(scratchDir, "." + file.getFileName() + ".", ".weights.h5.part");
+            } catch (IOException e) {
+                archive.close();
+                throw new RechannelException(RechannelException.Kind.IO, scratchDir + ": cannot write a scratch file: "
+                        + e.getMessage(), e);
+            }
+            Hdf5File opened = null;
+            try {
+                archive.extract(KerasArchive.WEIGHTS, weights);
+                opened = Hdf5File.open(weights, writable);
+                String version = metadataVersion(archive);
+                model = KerasV3Model.withConfig(opened, archive.readText(KerasArchive.CONFIG), version, source);
+                h5 = opened;
+            } catch (RuntimeException e) {
+                if (opened != null) {
+                    opened.close();
+                }
+                close(archive, weights);
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() {
+            h5.close();
+            close(archive, weights);
+        }
+
+        private static void close(KerasArchive archive, Path weights) {
+            archive.close();
+            try {
+                Files.deleteIfExists(weights);
+            } catch (IOException ignored) {
+                // a scratch file named .*.part may remain
+            }
+        }
+    }
+
+    private static String metadataVersion(KerasArchive archive) {
+        if (!archive.entryNames().contains("metadata.json")) {
+            return "";
+        }
+        JsonNode metadata = KerasJson.parseObject(archive.readText("metadata.json"), "metadata.json");
+        return metadata.path("keras_version").asText("");
+    }
+
+    private static Path scratchDir(Path near) {
+        Path dir = near.toAbsolutePath().getParent();
+        return dir != null && Files.isWritable(dir) ? dir : Path.of(System.getProperty("java.io.tmpdir"));
+    }
+
+    @Override
+    public Inspection inspect(Path file, AdaptOptions options) {
+        try (Opened opened = new Opened(file, Path.of(System.getProperty("java.io.tmpdir")), false)) {
+            return new KerasInspector(opened.model, file.toString(), name()).inspect(options);
+        }
+    }
+
+    @Override
+    public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
+        String source = input.toString();
+        try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
+            Path dir = out.path().getParent();
+            Path config = null;
+            try (Opened opened = new Opened(input, dir, true)) {
+                // the scratch weights file is already a copy: adapt it in place
+                KerasExtension.Computed computed = KerasExtension.compute(opened.model, opened.model.store(), options,
+                        source, output.toString());
+                if (options.dropOptimizer() && opened.h5.isGroup("/optimizer")) {
+                    opened.h5.delete("/optimizer");
+                }
+                opened.h5.flush();
+                config = Files.createTempFile(dir, "." + output.getFileName() + ".", ".config.json.part");
+                Files.writeString(config, computed.config(), StandardCharsets.UTF_8);
+                opened.archive.writeCopy(out.path(), Map.of(KerasArchive.CONFIG, config, KerasArchive.WEIGHTS, opened.weights));
+                out.commit();
+                return computed.result();
+            } catch (IOException e) {
+                throw new RechannelException(RechannelException.Kind.IO, output + ": " + e.getMessage(), e);
+            } finally {
+                if (config != null) {
+                    try {
+                        Files.deleteIfExists(config);
+                    } catch (IOException ignored) {
+                        // a scratch file named .*.part may remain
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
+        Path scratch = Path.of(System.getProperty("java.io.tmpdir"));
+        try (Opened before = new Opened(original, scratch, false); Opened after = new Opened(adapted, scratch, false)) {
+            return new KerasVerifier(before.model, after.model, original.toString(), adapted.toString()).verify(options);
+        }
+    }
+}

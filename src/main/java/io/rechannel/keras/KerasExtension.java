@@ -1,0 +1,60 @@
+package io.rechannel.keras;
+
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.ChannelMap;
+import io.rechannel.core.RechannelException;
+import io.rechannel.format.AdaptResult;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** The adaptation of one Keras model, shared by every Keras file format. */
+final class KerasExtension {
+
+    /** What was computed: the result to report and the new config text (null when the file has none). */
+    record Computed(AdaptResult result, String config) {
+    }
+
+    private KerasExtension() {
+    }
+
+    /**
+     * Plans and applies the adaptation: variables are replaced through {@code target} (the model's own
+     * store, or one that defers the writes), and the config is edited in memory and returned as text.
+     */
+    static Computed compute(KerasModelView model, KerasWeightStore target, AdaptOptions options, String source,
+                            String output) {
+        KerasPlan plan = KerasPlanner.of(model, source).plan(options);
+        ChannelMap map = options.channelMap(plan.channels(), source);
+        if (map.isIdentity()) {
+            throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
+        }
+        if (!options.dropOptimizer() && model.store() instanceof LegacyH5Store legacy) {
+            for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
+                if (legacy.optimizerSlots(mixed.weight()).isEmpty() && !legacy.anonymousOptimizerSlots(mixed.weight()).isEmpty()) {
+                    throw RechannelException.unsupported(source + ": the optimizer state does not say which variable each"
+                            + " slot belongs to, so the slots of '" + mixed.layer().path() + "' cannot be found;"
+                            + " pass --drop-optimizer to remove the optimizer state");
+                }
+            }
+        }
+        KerasAdapter adapter = new KerasAdapter(plan, map, options, source);
+        adapter.adaptWeights(target);
+        List<String> notes = new ArrayList<>();
+        String config = null;
+        if (model.hasConfig()) {
+            adapter.adaptConfig();
+            config = KerasJson.write(model.graph().root());
+        } else {
+            notes.add("no model config: '" + plan.mixed().get(0).layer().name() + "' was taken as the layer reading"
+                    + " the input (choose with --layer, or give the config with --config)");
+        }
+        List<String> changes = new ArrayList<>(adapter.changes());
+        if (options.dropOptimizer() && model.store().hasOptimizer()) {
+            changes.add("optimizer state removed (--drop-optimizer)");
+        }
+        AdaptResult result = new AdaptResult(source, output, map.from().toString(), map.to().toString(), map.rules(),
+                changes, notes, null);
+        return new Computed(result, config);
+    }
+}

@@ -1,0 +1,136 @@
+package io.rechannel.keras;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rechannel.core.RechannelException;
+import io.rechannel.hdf5.Hdf5File;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A Keras 3 model: the config of a {@code .keras} archive (or one given with {@code --config}) with
+ * the variables of a Keras 3 weights file.
+ */
+public final class KerasV3Model implements KerasModelView {
+
+    private final Hdf5File file;
+    private final KerasModelGraph graph;
+    private final KerasV3Store store;
+    private final boolean hasConfig;
+    private final String version;
+    private final boolean configFromElsewhere;
+
+    private KerasV3Model(Hdf5File file, KerasModelGraph graph, KerasV3Store store, boolean hasConfig, String version,
+                         boolean configFromElsewhere) {
+        this.file = file;
+        this.graph = graph;
+        this.store = store;
+        this.hasConfig = hasConfig;
+        this.version = version;
+        this.configFromElsewhere = configFromElsewhere;
+    }
+
+    @Override
+    public boolean configFromElsewhere() {
+        return configFromElsewhere;
+    }
+
+    /** True when an HDF5 file has the Keras 3 weights layout (layers/…/vars). */
+    public static boolean isV3Weights(Hdf5File file) {
+        return file.isGroup("/layers") && !file.hasAttribute("/", "layer_names") && !file.hasAttribute("/", "model_config");
+    }
+
+    /** A model whose config is known. */
+    public static KerasV3Model withConfig(Hdf5File weights, String configJson, String version, String source) {
+        ObjectNode root = KerasJson.parseObject(configJson, source + ": config.json");
+        KerasModelGraph graph = KerasModelGraph.of(root, source);
+        return new KerasV3Model(weights, graph, new KerasV3Store(weights, graph, source), true, version, false);
+    }
+
+    /**
+     * A standalone {@code .weights.h5}: the config comes from {@code config} (a .keras archive or a
+     * config.json), or, failing that, {@code layer} names the group of the layer reading the input.
+     */
+    public static KerasV3Model weightsOnly(Hdf5File weights, Path config, String layer, String source) {
+        if (config != null) {
+            ObjectNode root = KerasJson.parseObject(readConfig(config), config + ": config");
+            KerasModelGraph graph = KerasModelGraph.of(root, source);
+            return new KerasV3Model(weights, graph, new KerasV3Store(weights, graph, source), true, "", true);
+        }
+        if (layer == null) {
+            throw RechannelException.usage(source + ": a Keras 3 weights file has no model config; give it with --config"
+                    + " MODEL.keras (or its config.json), or name the group of the layer reading the input with"
+                    + " --layer layers/conv2d");
+        }
+        String group = "/" + layer.replaceAll("^/+", "").replaceAll("/vars/?$", "");
+        if (!weights.isDataset(group + "/vars/0")) {
+            throw RechannelException.usage(source + ": --layer " + layer + ": no variables at " + group + "/vars");
+        }
+        long[] kernel = weights.dataset(group + "/vars/0").shape();
+        String cls = switch (kernel.length) {
+            case 2 -> "Dense";
+            case 3 -> "Conv1D";
+            case 4 -> "Conv2D";
+            case 5 -> "Conv3D";
+            default -> throw RechannelException.unsupported(source + ": " + group + " kernel has rank " + kernel.length);
+        };
+        String name = weights.readString(group + "/vars", "name").orElse(group.substring(group.lastIndexOf('/') + 1));
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        root.put("class_name", "Sequential");
+        ArrayNode layers = root.putObject("config").put("name", "weights_only").putArray("layers");
+        ObjectNode entry = layers.addObject().put("class_name", cls);
+        entry.putObject("config").put("name", name);
+        KerasModelGraph graph = KerasModelGraph.of(root, source);
+        return new KerasV3Model(weights, graph, new KerasV3Store(weights, Map.of(name, group), source), false, "", false);
+    }
+
+    private static String readConfig(Path config) {
+        if (!Files.isRegularFile(config)) {
+            throw new RechannelException(RechannelException.Kind.IO, config + ": no such file (--config)");
+        }
+        if (config.getFileName().toString().endsWith(".keras")) {
+            try (KerasArchive archive = KerasArchive.open(config)) {
+                return archive.readText(KerasArchive.CONFIG);
+            }
+        }
+        try {
+            return Files.readString(config);
+        } catch (IOException e) {
+            throw new RechannelException(RechannelException.Kind.IO, config + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public KerasModelGraph graph() {
+        return graph;
+    }
+
+    @Override
+    public KerasV3Store store() {
+        return store;
+    }
+
+    @Override
+    public Hdf5File file() {
+        return file;
+    }
+
+    @Override
+    public boolean hasConfig() {
+        return hasConfig;
+    }
+
+    @Override
+    public String kerasVersion() {
+        return version;
+    }
+
+    @Override
+    public String backend() {
+        return "";
+    }
+}
