@@ -1,0 +1,189 @@
+package io.rechannel.keras;
+
+import io.rechannel.TestSupport;
+import io.rechannel.hdf5.Hdf5File;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static io.rechannel.TestSupport.cli;
+import static io.rechannel.TestSupport.fixture;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Keras 3 native files: .keras archives and .weights.h5. */
+class KerasArchiveTest {
+
+    /**
+     * Python's zipfile and h5py: same entries in the same order and compression, metadata.json
+     * unchanged, no recorded shape still claiming 3 channels where the input's now are 4, and the
+     * weights file's datasets: the changed ones listed with old and new shapes.
+     */
+    private static final String CHECK = String.join("\n",
+            "import zipfile, json, h5py, io, sys",
+            "za, zb = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2])",
+            "same = [(i.filename, i.compress_type) for i in za.infolist()] == [(i.filename, i.compress_type) for i in zb.infolist()]",
+            "print('entries', same, 'metadata', za.read('metadata.json') == zb.read('metadata.json'))",
+            "cfg = json.loads(zb.read('config.json'))",
+            "first = cfg['config']['layers'][0]['config'].get('batch_shape')",
+            "print('input', first)",
+            "f = h5py.File(io.BytesIO(zb.read('model.weights.h5')), 'r')",
+            "g = h5py.File(io.BytesIO(za.read('model.weights.h5')), 'r')",
+            "out = []",
+            "def cmp(name, obj):",
+            "    if isinstance(obj, h5py.Dataset) and g[name].shape != obj.shape:",
+            "        out.append('%s %s->%s' % (name, g[name].shape, obj.shape))",
+            "f.visititems(cmp)",
+            "print('changed', sorted(out))");
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny_vgg", "tiny_vgg_trained", "hpa_nested_vgg", "tiny_effnet", "channels_first", "conv1d",
+        "sequential", "many_layers"})
+    void everyKerasArchiveExtendsVerifiesAndReopens(String name, @TempDir Path dir) throws Exception {
+        Path input = fixture("keras/" + name + ".keras");
+        String before = TestSupport.sha256(input);
+        Path out = dir.resolve(name + "_rgby.keras");
+        TestSupport.Run run = cli("extend", input.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertEquals(before, TestSupport.sha256(input));
+        TestSupport.Run verify = cli("verify", input.toString(), out.toString());
+        assertEquals(0, verify.exitCode(), verify.out() + verify.err());
+        assertTrue(verify.out().contains("c3=B"), verify.out());
+        TestSupport.Run inspect = cli("inspect", out.toString(), "--json");
+        assertEquals(0, inspect.exitCode(), inspect.err());
+        assertTrue(inspect.out().contains("\"channels\" : 4"), inspect.out());
+        String report = TestSupport.python(CHECK, input.toString(), out.toString());
+        assertTrue(report.contains("entries True metadata True"), report);
+        assertTrue(report.contains("->"), report);
+        try (var files = Files.list(dir)) {
+            assertEquals(1, files.count(), "scratch files left");
+        }
+    }
+
+    @Test
+    void trainedArchiveKeepsOptimizerStateInStep(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("o.keras");
+        assertEquals(0, cli("extend", fixture("keras/hpa_nested_vgg.keras").toString(), "--to", "RGBY", "-o", out.toString()).exitCode());
+        String report = TestSupport.python(CHECK, fixture("keras/hpa_nested_vgg.keras").toString(), out.toString());
+        assertTrue(report.contains("layers/functional/layers/conv2d/vars/0 (3, 3, 3, 8)->(3, 3, 4, 8)"), report);
+        assertTrue(report.contains("optimizer/vars/2 (3, 3, 3, 8)->(3, 3, 4, 8)"), report);
+        assertTrue(report.contains("optimizer/vars/3 (3, 3, 3, 8)->(3, 3, 4, 8)"), report);
+        assertTrue(report.contains("input [None, 64, 64, 4]"), report);
+        String build = TestSupport.python(String.join("\n",
+                "import zipfile, json, sys",
+                "c = json.loads(zipfile.ZipFile(sys.argv[1]).read('config.json'))",
+                "inner = [l for l in c['config']['layers'] if l['class_name'] == 'Functional'][0]",
+                "conv = [l for l in inner['config']['layers'] if l['name'] == 'block1_conv1'][0]",
+                "print(conv['build_config']['input_shape'], inner['config']['layers'][0]['config']['batch_shape'])"), out.toString());
+        assertEquals("[None, 64, 64, 4] [None, 64, 64, 4]", build.trim());
+        Path dropped = dir.resolve("d.keras");
+        assertEquals(0, cli("extend", fixture("keras/hpa_nested_vgg.keras").toString(), "--to", "RGBY", "--drop-optimizer",
+                "-o", dropped.toString(), "--verify").exitCode());
+        String noOptimizer = TestSupport.python("import zipfile, h5py, io, sys; f = h5py.File(io.BytesIO(zipfile.ZipFile(sys.argv[1])"
+                + ".read('model.weights.h5'))); print('optimizer' in f)", dropped.toString());
+        assertEquals("False", noOptimizer.trim());
+    }
+
+    /**
+     * The .keras weights file names groups conv2d, conv2d_1, ... and many of tiny_vgg's convolutions have
+     * identical shapes, so shapes cannot place them; the mapping by layer order must give every layer
+     * exactly the values the legacy .h5 of the same model stores under the layer's own name.
+     */
+    @Test
+    void layersMapToWeightGroupsAsKerasDoes(@TempDir Path dir) throws Exception {
+        Path weights = dir.resolve("w.h5");
+        try (KerasArchive archive = KerasArchive.open(fixture("keras/tiny_vgg.keras"))) {
+            archive.extract(KerasArchive.WEIGHTS, weights);
+            String config = archive.readText(KerasArchive.CONFIG);
+            try (Hdf5File v3 = Hdf5File.open(weights, false); Hdf5File legacy = Hdf5File.open(fixture("keras/tiny_vgg.h5"), false)) {
+                KerasV3Model model = KerasV3Model.withConfig(v3, config, "3", "tiny_vgg.keras");
+                KerasH5Model old = KerasH5Model.read(legacy, "tiny_vgg.h5", null);
+                int compared = 0;
+                for (KerasLayer layer : model.graph().layers()) {
+                    List<KerasWeight> ours = model.store().weightsOf(layer);
+                    List<KerasWeight> reference = old.store().weightsOf(old.graph().layer(layer.path()));
+                    assertEquals(reference.size(), ours.size(), layer.path());
+                    for (int i = 0; i < ours.size(); i++) {
+                        assertEquals(reference.get(i).name(), ours.get(i).name());
+                        assertArrayEquals(legacy.readDoubles(reference.get(i).path()), v3.readDoubles(ours.get(i).path()), layer.path());
+                        compared++;
+                    }
+                }
+                assertEquals(38, compared);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny_vgg", "tiny_effnet", "sequential", "many_layers", "channels_first", "conv1d"})
+    void standaloneWeightsNeedTheirConfig(String name, @TempDir Path dir) throws Exception {
+        Path weights = fixture("keras/" + name + ".weights.h5");
+        TestSupport.Run missing = cli("extend", weights.toString(), "--to", "RGBY", "-o", dir.resolve("x.h5").toString());
+        assertEquals(2, missing.exitCode());
+        assertTrue(missing.err().contains("--config"), missing.err());
+        Path out = dir.resolve("o.weights.h5");
+        TestSupport.Run run = cli("extend", weights.toString(), "--config", fixture("keras/" + name + ".keras").toString(),
+                "--to", "RGBY", "--init", "Y=B", "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertEquals(0, TestSupport.run(List.of("h5dump", "-H", out.toString())).exitCode());
+    }
+
+    @Test
+    void standaloneWeightsWithTheLayerGroupNamed(@TempDir Path dir) {
+        Path out = dir.resolve("o.weights.h5");
+        TestSupport.Run run = cli("extend", fixture("keras/tiny_vgg.weights.h5").toString(), "--layer", "layers/conv2d",
+                "--to", "RGBY", "--init", "copy-last", "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().contains("block1_conv1"), run.out());
+    }
+
+    /** The keras-apps archives are zero-filled; a copy with every tensor under a million values random. */
+    private static Path randomised(Path archivePath, Path dir) throws Exception {
+        Path weights = dir.resolve("random.weights.h5");
+        Path copy = dir.resolve("random.keras");
+        try (KerasArchive archive = KerasArchive.open(archivePath)) {
+            archive.extract(KerasArchive.WEIGHTS, weights);
+            try (Hdf5File h5 = Hdf5File.open(weights, true)) {
+                java.util.Random random = new java.util.Random(7);
+                for (String path : h5.datasets("/layers")) {
+                    io.rechannel.hdf5.DatasetInfo info = h5.dataset(path);
+                    if (info.elementCount() < 1_000_000) {
+                        double[] values = random.doubles(info.elementCount(), 0.5, 1.5).toArray();
+                        h5.replaceDataset(path, info.shape(), values);
+                    }
+                }
+            }
+            Files.createFile(copy);
+            archive.writeCopy(copy, java.util.Map.of(KerasArchive.WEIGHTS, weights));
+        }
+        Files.delete(weights);
+        Files.delete(archivePath);
+        return copy;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"VGG19.keras.xz", "VGG19_notop.keras.xz", "ResNet50.keras.xz", "EfficientNetB0.keras.xz",
+        "MobileNetV3Small.keras.xz", "DenseNet121.keras.xz"})
+    void kerasApplicationArchives(String name, @TempDir Path dir) throws Exception {
+        Path zeros = TestSupport.unxz("keras-apps/" + name, dir);
+        Path model = randomised(zeros, dir);
+        Path out = dir.resolve("rgby.keras");
+        boolean caffe = name.startsWith("VGG") || name.startsWith("ResNet");
+        TestSupport.Run run = cli("extend", model.toString(), "--from", caffe ? "BGR" : "RGB", "--to", "RGBY",
+                "--init", "Y=B", "-o", out.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        // with random weights the map is recovered from the kernels alone
+        TestSupport.Run verify = cli("verify", model.toString(), out.toString(), "--from", caffe ? "BGR" : "RGB");
+        assertEquals(0, verify.exitCode(), verify.out() + verify.err());
+        assertTrue(verify.out().contains("c3=B"), verify.out());
+        String report = TestSupport.python(CHECK, model.toString(), out.toString());
+        assertTrue(report.contains("entries True metadata True"), report);
+        assertTrue(report.contains("input [None, 224, 224, 4]") || report.contains("input [None, None, None, 4]"), report);
+    }
+}
