@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: extend the full Keras VGG19 (574 MB legacy .h5) to RGBY, side by side with
+# Benchmark: extend the full Keras VGG19 (574 MB, legacy .h5 and .keras) to RGBY, side by side with
 #   (a) cp of the same file, the physical floor, and
 #   (b) what a Python user would write: a minimal h5py script (Debian python3-h5py).
 # Weights are first filled with random values so the file is dense. Prints medians of RUNS runs
@@ -29,6 +29,34 @@ with h5py.File(sys.argv[1], 'r+') as f:
 PY
   touch "$src.filled"
 fi
+keras="$work/VGG19.keras"
+if [ ! -f "$keras.filled" ]; then
+  # the same random weights in a .keras archive, written as Keras writes it (zip, entries stored)
+  xz -dc "$here/../shared/fixtures/keras-apps/VGG19.keras.xz" > "$work/zeros.keras"
+  /usr/bin/python3 - "$work/zeros.keras" "$keras" <<'PY'
+import h5py, io, numpy as np, sys, zipfile, shutil, tempfile, os
+src, dst = sys.argv[1], sys.argv[2]
+rng = np.random.default_rng(0)
+tmp = tempfile.mkdtemp()
+with zipfile.ZipFile(src) as z:
+    z.extractall(tmp)
+with h5py.File(os.path.join(tmp, 'model.weights.h5'), 'r+') as f:
+    def fill(name, obj):
+        if isinstance(obj, h5py.Dataset) and obj.ndim > 0 and obj.size > 0:
+            rows = max(1, (1 << 22) // max(1, obj.size // obj.shape[0]))
+            for s in range(0, obj.shape[0], rows):
+                part = obj[s:s + rows]
+                obj[s:s + rows] = rng.standard_normal(part.shape).astype(obj.dtype)
+    f.visititems(fill)
+with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, 'w', zipfile.ZIP_STORED) as out:
+    for info in z.infolist():
+        out.write(os.path.join(tmp, info.filename), info.filename)
+shutil.rmtree(tmp)
+PY
+  rm -f "$work/zeros.keras"
+  touch "$keras.filled"
+fi
+cat "$keras" > /dev/null
 cat > "$work/h5py_extend.py" <<'PY'
 import h5py, json, shutil, sys, numpy as np
 src, dst = sys.argv[1], sys.argv[2]
@@ -51,7 +79,7 @@ cat "$src" > /dev/null   # warm the page cache
 measure() {  # name, command...: prints "seconds peak_kb" per run
   local name=$1; shift
   for i in $(seq "$runs"); do
-    rm -f "$work/out.h5"
+    rm -f "$work/out.h5" "$work/out.keras"
     /usr/bin/time -f "%e %M" -o "$work/t" "$@" > /dev/null
     echo "$name $(cat "$work/t")"
   done
@@ -60,6 +88,8 @@ measure() {  # name, command...: prints "seconds peak_kb" per run
   measure cp cp "$src" "$work/out.h5"
   measure h5py /usr/bin/python3 "$work/h5py_extend.py" "$src" "$work/out.h5"
   measure rechannel "$here/bin/rechannel" extend "$src" --to RGBY --init Y=B -o "$work/out.h5"
+  measure cp.keras cp "$keras" "$work/out.h5"
+  measure rechannel.keras "$here/bin/rechannel" extend "$keras" --to RGBY --init Y=B -o "$work/out.keras"
 } > "$work/results.txt"
 python3 - "$work/results.txt" <<'PY'
 import statistics, sys, collections
@@ -67,7 +97,7 @@ rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
     name, secs, kb = line.split()
     rows[name].append((float(secs), int(kb)))
-print("%-10s %10s %14s" % ("tool", "median s", "peak RSS MB"))
+print("%-16s %10s %14s" % ("tool", "median s", "peak RSS MB"))
 for name, vals in rows.items():
-    print("%-10s %10.2f %14.0f" % (name, statistics.median(v[0] for v in vals), max(v[1] for v in vals) / 1024))
+    print("%-16s %10.2f %14.0f" % (name, statistics.median(v[0] for v in vals), max(v[1] for v in vals) / 1024))
 PY

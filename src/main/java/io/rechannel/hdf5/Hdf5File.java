@@ -35,6 +35,11 @@ public final class Hdf5File implements AutoCloseable {
     private final Path path;
     private long fileId;
 
+    /** Loads the native library now (it takes a moment), so that it can overlap other work. */
+    public static void preload() {
+        // the static initialiser above does the work
+    }
+
     private Hdf5File(Path path, long fileId) {
         this.path = path;
         this.fileId = fileId;

@@ -28,6 +28,7 @@ final class KerasArchive implements AutoCloseable {
 
     static final String CONFIG = "config.json";
     static final String WEIGHTS = "model.weights.h5";
+    private static final int COPY_BUFFER = 4 << 20;
 
     private final Path path;
     private final ZipFile zip;
@@ -110,7 +111,11 @@ final class KerasArchive implements AutoCloseable {
                 fresh.setTime(entry.getTime());
                 out.putArchiveEntry(fresh);
                 try (InputStream in = Files.newInputStream(replacement)) {
-                    in.transferTo(out);
+                    byte[] buffer = new byte[COPY_BUFFER];
+                    int n;
+                    while ((n = in.read(buffer)) > 0) {
+                        out.write(buffer, 0, n);
+                    }
                 }
                 out.closeArchiveEntry();
             }

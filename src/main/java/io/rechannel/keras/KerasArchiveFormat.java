@@ -53,7 +53,15 @@ public final class KerasArchiveFormat implements ModelFormat {
             }
             Hdf5File opened = null;
             try {
-                archive.extract(KerasArchive.WEIGHTS, weights);
+                // copy the weights out while the native HDF5 library loads
+                var extraction = java.util.concurrent.CompletableFuture.runAsync(
+                        () -> archive.extract(KerasArchive.WEIGHTS, weights));
+                Hdf5File.preload();
+                try {
+                    extraction.join();
+                } catch (java.util.concurrent.CompletionException e) {
+                    throw e.getCause() instanceof RuntimeException r ? r : e;
+                }
                 opened = Hdf5File.open(weights, writable);
                 String version = metadataVersion(archive);
                 model = KerasV3Model.withConfig(opened, archive.readText(KerasArchive.CONFIG), version, source);
@@ -71,6 +79,11 @@ public final class KerasArchiveFormat implements ModelFormat {
         public void close() {
             h5.close();
             close(archive, weights);
+        }
+
+        /** Closes the HDF5 file, so that its bytes are complete on disk for the archive. */
+        void finishWeights() {
+            h5.close();
         }
 
         private static void close(KerasArchive archive, Path weights) {
@@ -116,7 +129,7 @@ public final class KerasArchiveFormat implements ModelFormat {
                 if (options.dropOptimizer() && opened.h5.isGroup("/optimizer")) {
                     opened.h5.delete("/optimizer");
                 }
-                opened.h5.flush();
+                opened.finishWeights();
                 config = Files.createTempFile(dir, "." + output.getFileName() + ".", ".config.json.part");
                 Files.writeString(config, computed.config(), StandardCharsets.UTF_8);
                 opened.archive.writeCopy(out.path(), Map.of(KerasArchive.CONFIG, config, KerasArchive.WEIGHTS, opened.weights));
