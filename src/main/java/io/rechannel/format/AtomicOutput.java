@@ -101,9 +101,17 @@ public final class AtomicOutput implements AutoCloseable {
         }
     }
 
-    /** Moves the finished file into place. */
+    /** Moves the finished file into place, readable as an ordinary new file (or keeping the replaced file's mode). */
     public void commit() {
         try {
+            try {
+                java.util.Set<java.nio.file.attribute.PosixFilePermission> mode = Files.exists(target)
+                        ? Files.getPosixFilePermissions(target)
+                        : java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--");
+                Files.setPosixFilePermissions(temporary, mode);
+            } catch (UnsupportedOperationException e) {
+                // not a POSIX file system: the temporary file's own permissions stand
+            }
             try {
                 Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {

@@ -125,6 +125,14 @@ final class KerasArchive implements AutoCloseable {
         }
     }
 
+    List<ZipArchiveEntry> entries() {
+        return entries;
+    }
+
+    Path path() {
+        return path;
+    }
+
     List<String> entryNames() {
         List<String> names = new ArrayList<>();
         entries.forEach(e -> names.add(e.getName()));

@@ -118,32 +118,75 @@ public final class KerasArchiveFormat implements ModelFormat {
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
-        String source = input.toString();
         try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
-            Path dir = out.path().getParent();
-            Path config = null;
-            try (Opened opened = new Opened(input, dir, true)) {
-                // the scratch weights file is already a copy: adapt it in place
-                KerasExtension.Computed computed = KerasExtension.compute(opened.model, opened.model.store(), options,
-                        source, output.toString());
-                if (options.dropOptimizer() && opened.h5.isGroup("/optimizer")) {
-                    opened.h5.delete("/optimizer");
-                }
-                opened.finishWeights();
-                config = Files.createTempFile(dir, "." + output.getFileName() + ".", ".config.json.part");
-                Files.writeString(config, computed.config(), StandardCharsets.UTF_8);
-                opened.archive.writeCopy(out.path(), Map.of(KerasArchive.CONFIG, config, KerasArchive.WEIGHTS, opened.weights));
-                out.commit();
-                return computed.result();
-            } catch (IOException e) {
-                throw new RechannelException(RechannelException.Kind.IO, output + ": " + e.getMessage(), e);
-            } finally {
-                if (config != null) {
-                    try {
-                        Files.deleteIfExists(config);
-                    } catch (IOException ignored) {
-                        // a scratch file named .*.part may remain
+            InPlaceArchive inPlace;
+            try (KerasArchive archive = KerasArchive.open(input)) {
+                inPlace = InPlaceArchive.plan(input, archive.entries());
+                if (inPlace != null) {
+                    AdaptResult result = extendInPlace(archive, inPlace, out.path(), output, options);
+                    if (result != null) {
+                        out.commit();
+                        return result;
                     }
+                }
+            }
+            AdaptResult result = extendByRewriting(input, out.path(), output, options);
+            out.commit();
+            return result;
+        }
+    }
+
+    /**
+     * The weights are copied once into the output, at an offset where HDF5 can edit them in place; the
+     * rest of the archive is then written around them. Null when the new config does not fit.
+     */
+    private static AdaptResult extendInPlace(KerasArchive archive, InPlaceArchive inPlace, Path work, Path output,
+                                             AdaptOptions options) {
+        String source = archive.path().toString();
+        var copy = java.util.concurrent.CompletableFuture.runAsync(() -> inPlace.placeWeights(work, archive));
+        String config = archive.readText(KerasArchive.CONFIG);
+        String version = metadataVersion(archive);
+        Hdf5File.preload();
+        try {
+            copy.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+        KerasExtension.Computed computed;
+        try (Hdf5File h5 = Hdf5File.open(work, true)) {
+            KerasV3Model model = KerasV3Model.withConfig(h5, config, version, source);
+            computed = KerasExtension.compute(model, model.store(), options, source, output.toString());
+            if (options.dropOptimizer() && h5.isGroup("/optimizer")) {
+                h5.delete("/optimizer");
+            }
+        }
+        return inPlace.finish(work, computed.config().getBytes(StandardCharsets.UTF_8)) ? computed.result() : null;
+    }
+
+    /** The general way: weights copied out, adapted, and the archive rewritten entry by entry. */
+    private static AdaptResult extendByRewriting(Path input, Path work, Path output, AdaptOptions options) {
+        String source = input.toString();
+        Path dir = work.getParent();
+        Path config = null;
+        try (Opened opened = new Opened(input, dir, true)) {
+            KerasExtension.Computed computed = KerasExtension.compute(opened.model, opened.model.store(), options,
+                    source, output.toString());
+            if (options.dropOptimizer() && opened.h5.isGroup("/optimizer")) {
+                opened.h5.delete("/optimizer");
+            }
+            opened.finishWeights();
+            config = Files.createTempFile(dir, "." + output.getFileName() + ".", ".config.json.part");
+            Files.writeString(config, computed.config(), StandardCharsets.UTF_8);
+            opened.archive.writeCopy(work, Map.of(KerasArchive.CONFIG, config, KerasArchive.WEIGHTS, opened.weights));
+            return computed.result();
+        } catch (IOException e) {
+            throw new RechannelException(RechannelException.Kind.IO, output + ": " + e.getMessage(), e);
+        } finally {
+            if (config != null) {
+                try {
+                    Files.deleteIfExists(config);
+                } catch (IOException ignored) {
+                    // a scratch file named .*.part may remain
                 }
             }
         }
