@@ -66,6 +66,29 @@ class KerasArchiveTest {
         }
     }
 
+    /** Archives that cannot be edited in place (compressed entries, an entry after the weights) are rewritten. */
+    @Test
+    void archivesOfOtherLayoutsAreRewritten(@TempDir Path dir) throws Exception {
+        Path odd = dir.resolve("odd.keras");
+        TestSupport.python(String.join("\n",
+                "import zipfile, sys",
+                "src = zipfile.ZipFile(sys.argv[1])",
+                "with zipfile.ZipFile(sys.argv[2], 'w') as out:",
+                "    for info in src.infolist():",
+                "        method = zipfile.ZIP_DEFLATED if info.filename == 'config.json' else zipfile.ZIP_STORED",
+                "        out.writestr(info.filename, src.read(info.filename), compress_type=method)",
+                "    out.writestr('assets/notes.txt', 'kept as it is')"), fixture("keras/tiny_vgg_trained.keras").toString(), odd.toString());
+        Path out = dir.resolve("o.keras");
+        TestSupport.Run run = cli("extend", odd.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        String report = TestSupport.python(CHECK, odd.toString(), out.toString());
+        assertTrue(report.contains("entries True metadata True"), report);
+        assertTrue(report.contains("optimizer/vars/2 (3, 3, 3, 8)->(3, 3, 4, 8)"), report);
+        String notes = TestSupport.python("import zipfile, sys; print(zipfile.ZipFile(sys.argv[1]).read('assets/notes.txt').decode())",
+                out.toString());
+        assertEquals("kept as it is", notes.trim());
+    }
+
     @Test
     void trainedArchiveKeepsOptimizerStateInStep(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("o.keras");
