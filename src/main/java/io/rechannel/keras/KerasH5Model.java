@@ -1,6 +1,5 @@
 package io.rechannel.keras;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rechannel.core.RechannelException;
@@ -60,10 +59,7 @@ public final class KerasH5Model implements KerasModelView {
             if (wanted != null && !wanted.equals(name)) {
                 continue;
             }
-            ObjectNode root = JsonNodeFactory.instance.objectNode();
-            root.put("class_name", "Sequential");
-            ArrayNode layers = root.putObject("config").put("name", "weights_only").putArray("layers");
-            ObjectNode entry = layers.addObject();
+            ObjectNode entry = JsonNodeFactory.instance.objectNode();
             entry.putObject("config").put("name", name);
             KerasLayer probe = new KerasLayer("", name, "", entry, 0);
             Optional<KerasWeight> kernel = store.weightsOf(probe).stream().filter(w -> w.name().equals("kernel")).findFirst();
@@ -78,15 +74,7 @@ public final class KerasH5Model implements KerasModelView {
                 throw RechannelException.unsupported(source + ": a Keras 1 weights-only file; its kernel layout"
                         + " (Theano or TensorFlow ordering) cannot be told without the model config");
             }
-            String cls = switch (rank) {
-                case 2 -> "Dense";
-                case 3 -> "Conv1D";
-                case 4 -> "Conv2D";
-                case 5 -> "Conv3D";
-                default -> throw RechannelException.unsupported(source + ": layer '" + name + "' kernel has rank " + rank);
-            };
-            entry.put("class_name", cls);
-            return KerasModelGraph.of(root, source);
+            return KerasModelGraph.singleLayer(name, rank, source);
         }
         throw RechannelException.usage(source + ": " + (wanted == null ? "no layer with a kernel in this weights-only file"
                 : "no layer named '" + wanted + "' (layers: " + names + ")"));

@@ -39,6 +39,25 @@ public final class KerasModelGraph {
         return result;
     }
 
+    /**
+     * A stand-in for a file without a config: one layer, named {@code name}, reading the input, its class
+     * told from the rank of its kernel (2: Dense, 3–5: Conv1D–Conv3D, kernels in Keras's (…, in, out) layout).
+     */
+    public static KerasModelGraph singleLayer(String name, int kernelRank, String source) {
+        String cls = switch (kernelRank) {
+            case 2 -> "Dense";
+            case 3 -> "Conv1D";
+            case 4 -> "Conv2D";
+            case 5 -> "Conv3D";
+            default -> throw RechannelException.unsupported(source + ": layer '" + name + "' kernel has rank " + kernelRank);
+        };
+        ObjectNode root = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        root.put("class_name", "Sequential");
+        ArrayNode layers = root.putObject("config").put("name", "weights_only").putArray("layers");
+        layers.addObject().put("class_name", cls).putObject("config").put("name", name);
+        return of(root, source);
+    }
+
     public ModelGraph graph() {
         return graph;
     }

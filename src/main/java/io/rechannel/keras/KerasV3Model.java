@@ -1,7 +1,5 @@
 package io.rechannel.keras;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rechannel.core.RechannelException;
 import io.rechannel.hdf5.Hdf5File;
@@ -70,21 +68,9 @@ public final class KerasV3Model implements KerasModelView {
         if (!weights.isDataset(group + "/vars/0")) {
             throw RechannelException.usage(source + ": --layer " + layer + ": no variables at " + group + "/vars");
         }
-        long[] kernel = weights.dataset(group + "/vars/0").shape();
-        String cls = switch (kernel.length) {
-            case 2 -> "Dense";
-            case 3 -> "Conv1D";
-            case 4 -> "Conv2D";
-            case 5 -> "Conv3D";
-            default -> throw RechannelException.unsupported(source + ": " + group + " kernel has rank " + kernel.length);
-        };
+        int rank = weights.dataset(group + "/vars/0").shape().length;
         String name = weights.readString(group + "/vars", "name").orElse(group.substring(group.lastIndexOf('/') + 1));
-        ObjectNode root = JsonNodeFactory.instance.objectNode();
-        root.put("class_name", "Sequential");
-        ArrayNode layers = root.putObject("config").put("name", "weights_only").putArray("layers");
-        ObjectNode entry = layers.addObject().put("class_name", cls);
-        entry.putObject("config").put("name", name);
-        KerasModelGraph graph = KerasModelGraph.of(root, source);
+        KerasModelGraph graph = KerasModelGraph.singleLayer(name, rank, source);
         return new KerasV3Model(weights, graph, new KerasV3Store(weights, Map.of(name, group), source), false, "", false);
     }
 

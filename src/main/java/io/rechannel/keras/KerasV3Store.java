@@ -20,17 +20,16 @@ import java.util.Map;
  * layers, and nested models have their own {@code layers/}. This store maps config layers to groups the
  * way Keras does, by that order, and checks the {@code name} attribute where the file has one.
  */
-public final class KerasV3Store implements KerasWeightStore {
+public final class KerasV3Store extends Hdf5VariableStore {
 
     private static final String OPTIMIZER = "/optimizer/vars";
 
-    private final Hdf5File file;
     private final String source;
     private final Map<String, String> groups = new LinkedHashMap<>();
     private final Map<String, KerasLayer> layersByPath = new HashMap<>();
 
     public KerasV3Store(Hdf5File file, KerasModelGraph model, String source) {
-        this.file = file;
+        super(file);
         this.source = source;
         model.layers().forEach(l -> layersByPath.put(l.path(), l));
         assign(model.root(), "", "/");
@@ -38,7 +37,7 @@ public final class KerasV3Store implements KerasWeightStore {
 
     /** A store for a weights-only file: the given layers live in the given groups. */
     public KerasV3Store(Hdf5File file, Map<String, String> groupsByLayer, String source) {
-        this.file = file;
+        super(file);
         this.source = source;
         this.groups.putAll(groupsByLayer);
     }
@@ -188,13 +187,4 @@ public final class KerasV3Store implements KerasWeightStore {
         return "/layers";
     }
 
-    @Override
-    public double[] read(KerasWeight weight) {
-        return file.readDoubles(weight.path());
-    }
-
-    @Override
-    public void replace(KerasWeight weight, long[] newShape, double[] values) {
-        file.replaceDataset(weight.path(), newShape, values);
-    }
 }

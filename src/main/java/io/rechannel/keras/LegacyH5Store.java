@@ -13,15 +13,14 @@ import java.util.Optional;
  * variables in a {@code weight_names} attribute; a nested model's variables all sit in its group.
  * Optimizer state lives under {@code /optimizer_weights}.
  */
-public final class LegacyH5Store implements KerasWeightStore {
+public final class LegacyH5Store extends Hdf5VariableStore {
 
     private static final String OPTIMIZER = "/optimizer_weights";
 
-    private final Hdf5File file;
     private final String root;
 
     public LegacyH5Store(Hdf5File file) {
-        this.file = file;
+        super(file);
         this.root = file.isGroup("/model_weights") ? "/model_weights" : "";
     }
 
@@ -167,15 +166,6 @@ public final class LegacyH5Store implements KerasWeightStore {
         return file.isGroup(OPTIMIZER);
     }
 
-    @Override
-    public double[] read(KerasWeight weight) {
-        return file.readDoubles(weight.path());
-    }
-
-    @Override
-    public void replace(KerasWeight weight, long[] newShape, double[] values) {
-        file.replaceDataset(weight.path(), newShape, values);
-    }
 
     /** Reads a string-list attribute that Keras may have split into name0, name1, ... when long. */
     List<String> chunkedStrings(String object, String name) {
