@@ -176,6 +176,9 @@ public final class ChannelAnalysis {
             case CONCAT -> {
                 return concat(node, axisIn, carried);
             }
+            case TRANSPOSE -> {
+                return transpose(node, axisIn);
+            }
             case OPAQUE -> {
                 opaque.add("'" + node.id() + "' (" + node.type() + ")");
                 return null;
@@ -194,6 +197,28 @@ public final class ChannelAnalysis {
                     + (in.axis() == ChannelAxis.FIRST ? "first" : "last"));
         }
         return in.withAxis(node.channelAxis());
+    }
+
+    /** Follows the channel axis through an axis permutation; it must land first (after batch) or last. */
+    private Segment transpose(Node node, Segment in) {
+        int[] perm = node.permutation();
+        int rank = perm == null ? -1 : perm.length;
+        if (rank < 2 || in.flattened()) {
+            throw RechannelException.unsupported(source + ": layer '" + node.id() + "' (" + node.type()
+                    + ") reorders axes in a way rechannel cannot follow");
+        }
+        int from = (in.axis() == null ? ChannelAxis.LAST : in.axis()).index(rank);
+        for (int to = 0; to < rank; to++) {
+            if (perm[to] == from) {
+                ChannelAxis moved = to == rank - 1 ? ChannelAxis.LAST : to == 1 ? ChannelAxis.FIRST : null;
+                if (moved == null) {
+                    throw RechannelException.unsupported(source + ": layer '" + node.id() + "' moves the channels to axis "
+                            + to + " of " + rank);
+                }
+                return new Segment(moved, in.offset(), in.total(), false);
+            }
+        }
+        throw RechannelException.malformed(source + ": layer '" + node.id() + "' has an invalid permutation");
     }
 
     private Segment concat(Node node, Segment in, Map<String, Segment> carried) {

@@ -14,9 +14,15 @@ import java.util.Optional;
  * @param channelAxis where its input holds channels when the node says so (data_format, axis), else null
  * @param concatAxis  for CONCAT nodes, the axis as the model gives it (negative counts from the end)
  * @param refusal     when non-null, why this node cannot be adapted exactly (grouped convolution, ...)
+ * @param permutation for TRANSPOSE nodes, the axis order of the output (ONNX's perm)
  */
 public record Node(String id, String type, NodeRole role, List<String> inputs, List<long[]> inputShapes,
-                   ChannelAxis channelAxis, Integer concatAxis, String refusal) {
+                   ChannelAxis channelAxis, Integer concatAxis, String refusal, int[] permutation) {
+
+    public Node(String id, String type, NodeRole role, List<String> inputs, List<long[]> inputShapes,
+                ChannelAxis channelAxis, Integer concatAxis, String refusal) {
+        this(id, type, role, inputs, inputShapes, channelAxis, concatAxis, refusal, null);
+    }
 
     public Node {
         inputs = List.copyOf(inputs);
@@ -36,7 +42,8 @@ public record Node(String id, String type, NodeRole role, List<String> inputs, L
 
     // An input node has no inputs; its own shape is kept as its single "input shape".
     private Node withOutputShape(long[] shape) {
-        return new Node(id, type, role, inputs, java.util.Collections.singletonList(shape), channelAxis, concatAxis, refusal);
+        return new Node(id, type, role, inputs, java.util.Collections.singletonList(shape), channelAxis, concatAxis, refusal,
+                permutation);
     }
 
     /** For an INPUT node: its declared shape, if any. */

@@ -14,6 +14,8 @@ public enum NodeRole {
     ELEMENTWISE,
     /** Concatenation along an axis. */
     CONCAT,
+    /** Reorders axes (ONNX Transpose): the channels move with their axis. */
+    TRANSPOSE,
     /** Folds spatial and channel axes into one feature axis. */
     FLATTEN,
     /** A model nested inside another; its inner nodes are part of the graph and this node only forwards. */

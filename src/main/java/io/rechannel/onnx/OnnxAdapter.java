@@ -1,0 +1,172 @@
+package io.rechannel.onnx;
+
+import ai.onnx.proto.OnnxMl;
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.AxisView;
+import io.rechannel.core.ChannelMap;
+import io.rechannel.core.ChannelMixer;
+import io.rechannel.core.ChannelStats;
+import io.rechannel.graph.ChannelAxis;
+import io.rechannel.graph.Segment;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Computes the {@link OnnxEdits} that apply a channel map to a planned ONNX model. A constant that
+ * other nodes also read (the TorchScript exporter shares identical tensors, often through Identity
+ * nodes) is not changed for them: the adapted node gets its own copy under a new name.
+ */
+final class OnnxAdapter {
+
+    private final OnnxPlan plan;
+    private final ChannelMap map;
+    private final AdaptOptions options;
+    private final OnnxEdits edits = new OnnxEdits();
+    private final List<String> changes = new ArrayList<>();
+    private final Set<String> names = new HashSet<>();
+
+    OnnxAdapter(OnnxPlan plan, ChannelMap map, AdaptOptions options) {
+        this.plan = plan;
+        this.map = map;
+        this.options = options;
+        names.addAll(plan.model().file().initializers().keySet());
+    }
+
+    OnnxEdits edits() {
+        OnnxModel model = plan.model();
+        for (OnnxPlan.Use use : plan.weights()) {
+            double[] values = model.constantValues(use.source());
+            put(use, ChannelMixer.mixWeight(values, use.view(), map, map.seed() ^ use.source().hashCode()), "mixed");
+        }
+        boolean meanSet = false;
+        boolean spreadSet = false;
+        for (OnnxPlan.Use use : plan.constants()) {
+            double[] values = ChannelMixer.remapConstants(model.constantValues(use.source()), use.view(), map);
+            String op = use.node().getOpType();
+            if (!options.stats().isEmpty()) {
+                if ((op.equals("Sub") || op.equals("BatchNormalization") && use.input() == 3) && !meanSet) {
+                    applyStats(values, use.view(), s -> s.mean());
+                    meanSet = op.equals("Sub");
+                } else if (op.equals("BatchNormalization") && use.input() == 4) {
+                    applyStats(values, use.view(), s -> s.std() * s.std());
+                } else if ((op.equals("Div") || op.equals("Mul")) && !spreadSet) {
+                    applyStats(values, use.view(), s -> op.equals("Div") ? s.std() : 1 / s.std());
+                    spreadSet = true;
+                }
+            }
+            put(use, values, "per-channel constants");
+        }
+        resizeShapes();
+        return edits;
+    }
+
+    List<String> changes() {
+        return changes;
+    }
+
+    private void applyStats(double[] values, AxisView view, java.util.function.ToDoubleFunction<ChannelStats> pick) {
+        AxisView out = view.withCount(map.newCount());
+        for (Map.Entry<String, ChannelStats> entry : options.stats().entrySet()) {
+            int j = map.to().indexOf(entry.getKey());
+            for (long o = 0; o < out.outer(); o++) {
+                for (long k = 0; k < out.inner(); k++) {
+                    values[(int) ((o * out.axisLength() + out.offset() + j) * out.inner() + k)] = pick.applyAsDouble(entry.getValue());
+                }
+            }
+        }
+    }
+
+    private void put(OnnxPlan.Use use, double[] values, String what) {
+        OnnxModel model = plan.model();
+        OnnxMl.TensorProto base = model.constant(use.source());
+        long[] dims = model.constantShape(use.source()).clone();
+        dims[use.dim()] = dims[use.dim()] / use.view().axisLength() * use.view().withCount(map.newCount()).axisLength();
+        byte[] raw = OnnxTensors.encode(values, base.getDataType(), use.source(), model.file().path());
+        boolean own = use.node().getInput(use.input()).equals(use.source())
+                && model.file().initializers().containsKey(use.source()) && model.usesOf(use.source()) == 1;
+        if (own) {
+            edits.initializers.put(use.source(), OnnxTensors.replaced(base, use.source(), dims, raw));
+            changes.add(use.source() + " " + Arrays.toString(model.constantShape(use.source())) + " -> "
+                    + Arrays.toString(dims) + " (" + what + ")");
+            return;
+        }
+        String name = use.source() + "_rechannel";
+        for (int k = 2; !names.add(name); k++) {
+            name = use.source() + "_rechannel" + k;
+        }
+        edits.added.add(OnnxTensors.replaced(base, name, dims, raw));
+        int index = indexOf(use.node());
+        edits.nodes.computeIfAbsent(index, i -> use.node().toBuilder()).setInput(use.input(), name);
+        changes.add(name + " " + Arrays.toString(dims) + " (" + what + "; a copy of shared " + use.source() + " for node '"
+                + use.consumer().node().id() + "')");
+    }
+
+    private int indexOf(OnnxMl.NodeProto node) {
+        List<OnnxMl.NodeProto> nodes = plan.model().file().nodes();
+        for (int i = 0; i < nodes.size(); i++) {
+            if (nodes.get(i) == node) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("node not in the graph");
+    }
+
+    /** The input's declared shape and every recorded intermediate shape that carries the channels. */
+    private void resizeShapes() {
+        OnnxFile file = plan.model().file();
+        for (Map.Entry<String, Segment> entry : plan.dependency().tensors().entrySet()) {
+            List<String> tensors = new ArrayList<>();
+            OnnxMl.NodeProto node = plan.model().node(entry.getKey());
+            if (node == null) {
+                tensors.add(entry.getKey());
+            } else {
+                tensors.addAll(node.getOutputList());
+            }
+            for (String tensor : tensors) {
+                for (OnnxMl.ValueInfoProto info : concat(file.inputs(), file.valueInfos())) {
+                    if (info.getName().equals(tensor)) {
+                        OnnxMl.ValueInfoProto resized = resize(info, entry.getValue());
+                        if (resized != null) {
+                            edits.valueInfos.put(tensor, resized);
+                        }
+                    }
+                }
+            }
+        }
+        changes.add("shapes: " + edits.valueInfos.size() + " recorded tensor shapes updated");
+    }
+
+    private static List<OnnxMl.ValueInfoProto> concat(List<OnnxMl.ValueInfoProto> a, List<OnnxMl.ValueInfoProto> b) {
+        List<OnnxMl.ValueInfoProto> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    private OnnxMl.ValueInfoProto resize(OnnxMl.ValueInfoProto info, Segment segment) {
+        if (!info.getType().hasTensorType() || !info.getType().getTensorType().hasShape()) {
+            return null;
+        }
+        OnnxMl.TensorShapeProto shape = info.getType().getTensorType().getShape();
+        int rank = shape.getDimCount();
+        if (rank == 0) {
+            return null;
+        }
+        int index = segment.flattened() ? rank - 1 : (segment.axis() == null ? ChannelAxis.FIRST : segment.axis()).index(rank);
+        OnnxMl.TensorShapeProto.Dimension dim = shape.getDim(index);
+        if (!dim.hasDimValue()) {
+            return null;
+        }
+        long old = dim.getDimValue();
+        int total = segment.total() > 0 ? segment.total() : plan.channels();
+        long updated = segment.flattened() ? old / total * (total - plan.channels() + map.newCount())
+                : old - plan.channels() + map.newCount();
+        OnnxMl.ValueInfoProto.Builder b = info.toBuilder();
+        b.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder().getDimBuilder(index).setDimValue(updated);
+        return b.build();
+    }
+}

@@ -1,0 +1,131 @@
+package io.rechannel.onnx;
+
+import ai.onnx.proto.OnnxMl;
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.ChannelMap;
+import io.rechannel.core.RechannelException;
+import io.rechannel.format.AdaptResult;
+import io.rechannel.format.AtomicOutput;
+import io.rechannel.format.Inspection;
+import io.rechannel.format.ModelFormat;
+import io.rechannel.format.VerifyResult;
+import io.rechannel.graph.ChannelAxis;
+import io.rechannel.graph.Node;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** ONNX models ({@code .onnx}), with their external data. */
+public final class OnnxFormat implements ModelFormat {
+
+    @Override
+    public String name() {
+        return "onnx";
+    }
+
+    @Override
+    public boolean accepts(Path file) {
+        return file.getFileName().toString().toLowerCase().endsWith(".onnx");
+    }
+
+    @Override
+    public Inspection inspect(Path file, AdaptOptions options) {
+        OnnxModel model = OnnxModel.of(OnnxFile.read(file));
+        Map<String, String> details = new LinkedHashMap<>();
+        details.put("ir_version", String.valueOf(model.file().irVersion()));
+        details.put("nodes", String.valueOf(model.file().nodes().size()));
+        details.put("external_data", String.valueOf(model.file().initializers().values().stream()
+                .anyMatch(OnnxFile.TensorInfo::isExternal)));
+        List<Inspection.InputInfo> inputs = new ArrayList<>();
+        List<Inspection.LayerInfo> layers = new ArrayList<>();
+        List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        for (Node input : model.graph().inputs()) {
+            if (options.input() != null && !options.input().equals(input.id())) {
+                continue;
+            }
+            List<Long> shape = input.declaredShape().map(s -> Arrays.stream(s).boxed().toList()).orElse(null);
+            try {
+                OnnxPlan plan = OnnxPlan.of(model, AdaptOptions.analysisOnly(input.id(), options.channelIndependent(),
+                        options.layer(), options.config()), file.toString());
+                inputs.add(new Inspection.InputInfo(input.id(), shape,
+                        plan.dependency().axis() == ChannelAxis.FIRST ? "channels_first" : "channels_last", plan.channels()));
+                for (OnnxPlan.Use use : plan.weights()) {
+                    layers.add(new Inspection.LayerInfo(use.consumer().node().id(), use.node().getOpType(),
+                            Map.of(use.source(), Arrays.stream(model.constantShape(use.source())).boxed().toList()),
+                            "reads input '" + input.id() + "' channels " + use.view().offset() + ".."
+                                    + (use.view().offset() + plan.channels() - 1) + " of " + use.view().axisLength()
+                                    + (model.usesOf(use.source()) > 1 ? "; weight shared with other nodes" : "")));
+                }
+                for (OnnxPlan.Use use : plan.constants()) {
+                    preprocessing.add(new Inspection.LayerInfo(use.consumer().node().id(), use.node().getOpType(),
+                            Map.of(use.source(), Arrays.stream(model.constantShape(use.source())).boxed().toList()), ""));
+                }
+            } catch (RechannelException e) {
+                inputs.add(new Inspection.InputInfo(input.id(), shape, "unknown", -1));
+                notes.add("input '" + input.id() + "': " + e.getMessage());
+            }
+        }
+        long parameters = model.file().initializers().values().stream().mapToLong(OnnxFile.TensorInfo::elementCount).sum();
+        return new Inspection(file.toString(), name(), details, inputs, layers, preprocessing, parameters, notes);
+    }
+
+    @Override
+    public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
+        String source = input.toString();
+        OnnxFile file = OnnxFile.read(input);
+        OnnxModel model = OnnxModel.of(file);
+        OnnxPlan plan = OnnxPlan.of(model, options, source);
+        ChannelMap map = options.channelMap(plan.channels(), source);
+        if (map.isIdentity()) {
+            throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
+        }
+        OnnxAdapter adapter = new OnnxAdapter(plan, map, options);
+        OnnxEdits edits = adapter.edits();
+        List<String> changes = new ArrayList<>(adapter.changes());
+        Set<String> locations = new LinkedHashSet<>();
+        for (OnnxFile.TensorInfo info : file.initializers().values()) {
+            if (info.isExternal() && !edits.initializers.containsKey(info.name())) {
+                file.externalPath(info); // a missing data file fails here, before anything is written
+                locations.add(info.external().get("location"));
+            }
+        }
+        List<AtomicOutput> dataFiles = new ArrayList<>();
+        try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
+            int k = 0;
+            for (String location : locations) {
+                String name = output.getFileName() + (locations.size() == 1 ? ".data" : "." + (k++) + ".data");
+                Path data = input.toAbsolutePath().getParent().resolve(location);
+                AtomicOutput copy = AtomicOutput.create(data, output.toAbsolutePath().resolveSibling(name), overwrite);
+                dataFiles.add(copy);
+                copy.copyFrom(data);
+                edits.locations.put(location, name);
+                changes.add("external data " + location + " -> " + name);
+            }
+            OnnxWriter.write(file, edits, out.path());
+            for (AtomicOutput data : dataFiles) {
+                data.commit();
+            }
+            out.commit();
+        } finally {
+            dataFiles.forEach(AtomicOutput::close);
+        }
+        return new AdaptResult(source, output.toString(), map.from().toString(), map.to().toString(), map.rules(),
+                changes, List.of(), null);
+    }
+
+    @Override
+    public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
+        return new OnnxVerifier(original, adapted).verify(options);
+    }
+
+    static long[] dims(OnnxMl.TensorProto tensor) {
+        return tensor.getDimsList().stream().mapToLong(Long::longValue).toArray();
+    }
+}
