@@ -1,0 +1,149 @@
+package io.rechannel.onnx;
+
+import io.rechannel.TestSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import static io.rechannel.TestSupport.cli;
+import static io.rechannel.TestSupport.fixture;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class OnnxExtendTest {
+
+    /** The reference reader (Debian's python3-onnx): the checker where its IR version allows, and the input shape. */
+    private static final String CHECK = String.join("\n",
+            "import onnx, sys",
+            "m = onnx.load(sys.argv[1])",
+            "if m.ir_version <= 8: onnx.checker.check_model(m)",
+            "i = m.graph.input[0]",
+            "print([d.dim_value or d.dim_param for d in i.type.tensor_type.shape.dim])");
+
+    @ParameterizedTest
+    @ValueSource(strings = {"onnx/dynamo_export.onnx", "onnx/external_data.onnx", "timm/test_resnet.onnx",
+        "timm/test_efficientnet.onnx", "timm/test_vit.onnx"})
+    void fixturesExtendAndVerifyUnderOnnxRuntime(String name, @TempDir Path dir) throws Exception {
+        Path input = fixture(name);
+        String before = TestSupport.sha256(input);
+        for (String init : new String[] {"Y=B", "mean", "zeros", "random", "Y=0.5*R+0.5*G"}) {
+            Path out = dir.resolve("rgby.onnx");
+            TestSupport.Run run = cli("extend", input.toString(), "--to", "RGBY", "--init", init, "-o", out.toString(),
+                    "--force", "--verify");
+            assertEquals(0, run.exitCode(), init + ": " + run.out() + run.err());
+            assertTrue(run.out().contains("ONNX Runtime"), run.out());
+        }
+        assertEquals(before, TestSupport.sha256(input));
+        Path out = dir.resolve("rgby.onnx");
+        String shape = TestSupport.python(CHECK, out.toString());
+        assertTrue(shape.contains(", 4, 32, 32]") || shape.contains(", 4, 160, 160]"), shape);
+        boolean external = Files.exists(Path.of(input + ".data"));
+        assertEquals(external, Files.exists(dir.resolve("rgby.onnx.data")), "own external-data file beside the output");
+        TestSupport.Run recovered = cli("verify", input.toString(), out.toString());
+        assertEquals(0, recovered.exitCode(), recovered.out() + recovered.err());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tv_vgg19.onnx.xz", "tv_resnet50.onnx.xz", "tv_efficientnet_b0.onnx.xz", "timm_resnet50.onnx.xz",
+        "timm_efficientnet_b0.onnx.xz", "timm_resnet18.onnx.xz"})
+    void largeModelsWithSharedZeroInitializers(String name, @TempDir Path dir) throws Exception {
+        Path model = TestSupport.unxz("onnx-apps/" + name, dir);
+        Path out = dir.resolve("rgby.onnx");
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString());
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        TestSupport.Run verify = cli("verify", model.toString(), out.toString(), "--to", "RGBY", "--init", "Y=B");
+        assertEquals(0, verify.exitCode(), verify.out() + verify.err());
+        assertTrue(verify.out().contains("other tensors bit-identical"), verify.out());
+        Files.delete(model);
+    }
+
+    @Test
+    void sharedInitializerIsCopiedNotChangedForItsOtherUsers(@TempDir Path dir) throws Exception {
+        Path model = TestSupport.unxz("onnx-apps/timm_resnet18.onnx.xz", dir);
+        Path out = dir.resolve("rgby.onnx");
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "-o", out.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        String report = TestSupport.python(String.join("\n",
+                "import onnx, sys",
+                "a, b = onnx.load(sys.argv[1]), onnx.load(sys.argv[2])",
+                "ia = {t.name: list(t.dims) for t in a.graph.initializer}",
+                "ib = {t.name: list(t.dims) for t in b.graph.initializer}",
+                "print(all(ib[n] == d for n, d in ia.items()), [n for n in ib if n not in ia])"), model.toString(), out.toString());
+        if (run.out().contains("a copy of shared")) {
+            assertTrue(report.startsWith("True ['"), report);
+        } else {
+            assertTrue(report.startsWith("False") || report.startsWith("True []"), report);
+        }
+    }
+
+    @Test
+    void badInputsFailCleanly(@TempDir Path dir) throws Exception {
+        Path text = dir.resolve("bad.onnx");
+        Files.writeString(text, "this is not a model");
+        TestSupport.Run notOnnx = cli("extend", text.toString(), "--to", "RGBY", "-o", dir.resolve("o.onnx").toString());
+        assertEquals(4, notOnnx.exitCode(), notOnnx.err());
+        assertEquals(1, notOnnx.err().lines().count(), notOnnx.err());
+
+        byte[] bytes = Files.readAllBytes(fixture("timm/test_resnet.onnx"));
+        Path cut = dir.resolve("cut.onnx");
+        Files.write(cut, Arrays.copyOf(bytes, bytes.length / 2));
+        TestSupport.Run truncated = cli("extend", cut.toString(), "--to", "RGBY", "-o", dir.resolve("o.onnx").toString());
+        assertEquals(4, truncated.exitCode(), truncated.err());
+
+        Path lonely = dir.resolve("external_data.onnx");
+        Files.copy(fixture("onnx/external_data.onnx"), lonely);
+        TestSupport.Run missing = cli("extend", lonely.toString(), "--to", "RGBY", "-o", dir.resolve("o.onnx").toString());
+        assertEquals(3, missing.exitCode(), missing.err());
+        assertTrue(missing.err().contains("external data file"), missing.err());
+
+        TestSupport.Run wrongInput = cli("extend", fixture("timm/test_resnet.onnx").toString(), "--input", "pixels",
+                "--to", "RGBY", "-o", dir.resolve("o.onnx").toString());
+        assertEquals(2, wrongInput.exitCode(), wrongInput.err());
+        assertTrue(wrongInput.err().contains("no input named 'pixels'"), wrongInput.err());
+        try (var files = Files.list(dir)) {
+            assertFalse(files.anyMatch(p -> p.getFileName().toString().startsWith("o.onnx")
+                    || p.getFileName().toString().endsWith(".part")), "nothing left behind");
+        }
+    }
+
+    @Test
+    void inspectNamesTheLayerAndItsWeight() {
+        TestSupport.Run run = cli("inspect", fixture("timm/test_vit.onnx").toString());
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.out().contains("patch_embed.proj.weight=[64, 3, 16, 16]"), run.out());
+    }
+
+    /**
+     * The ONNX project's own backend test models (Debian's libonnx-testdata): each is read and written
+     * back with no change, byte for byte, and inspected without failing.
+     */
+    @Test
+    void backendTestModelsRoundTrip(@TempDir Path dir) throws Exception {
+        Path root = Path.of("/usr/share/libonnx-testdata/data");
+        if (System.getenv("CI") == null) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(root), "libonnx-testdata not installed");
+        }
+        List<Path> models;
+        try (var walk = Files.walk(root)) {
+            models = walk.filter(p -> p.getFileName().toString().equals("model.onnx")).sorted().toList();
+        }
+        assertTrue(models.size() > 1000, "found " + models.size());
+        Path copy = dir.resolve("copy.onnx");
+        for (Path model : models) {
+            OnnxFile file = OnnxFile.read(model);
+            Files.deleteIfExists(copy);
+            Files.createFile(copy);
+            OnnxWriter.write(file, new OnnxEdits(), copy);
+            assertTrue(Arrays.equals(Files.readAllBytes(model), Files.readAllBytes(copy)), model.toString());
+            TestSupport.Run inspect = cli("inspect", model.toString(), "--json");
+            assertEquals(0, inspect.exitCode(), model + ": " + inspect.err());
+        }
+    }
+}
