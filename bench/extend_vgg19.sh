@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark: extend the full Keras VGG19 (574 MB, legacy .h5 and .keras) to RGBY, side by side with
+# Benchmark: extend the full VGG19 (Keras 574 MB as legacy .h5 and .keras; torchvision ONNX 513 MB) to RGBY, side by side with
 #   (a) cp of the same file, the physical floor, and
 #   (b) what a Python user would write: a minimal h5py script (Debian python3-h5py).
 # Weights are first filled with random values so the file is dense. Prints medians of RUNS runs
@@ -57,6 +57,25 @@ PY
   touch "$keras.filled"
 fi
 cat "$keras" > /dev/null
+onnx="$work/vgg19.onnx"
+if [ ! -f "$onnx.filled" ]; then
+  # torchvision VGG19 exported to ONNX (513 MB), weights random (Debian python3-onnx)
+  xz -dc "$here/../shared/fixtures/onnx-apps/tv_vgg19.onnx.xz" > "$work/zeros.onnx"
+  /usr/bin/python3 - "$work/zeros.onnx" "$onnx" <<'PY'
+import onnx, numpy as np, sys
+from onnx import numpy_helper
+rng = np.random.default_rng(0)
+m = onnx.load(sys.argv[1])
+for t in m.graph.initializer:
+    if t.data_type == onnx.TensorProto.FLOAT:
+        a = numpy_helper.to_array(t)
+        t.CopyFrom(numpy_helper.from_array(rng.standard_normal(a.shape).astype(np.float32), t.name))
+onnx.save(m, sys.argv[2])
+PY
+  rm -f "$work/zeros.onnx"
+  touch "$onnx.filled"
+fi
+cat "$onnx" > /dev/null
 cat > "$work/h5py_extend.py" <<'PY'
 import h5py, json, shutil, sys, numpy as np
 src, dst = sys.argv[1], sys.argv[2]
@@ -80,7 +99,7 @@ cat "$src" > /dev/null   # warm the page cache
 measure() {  # name, command...: prints "seconds peak_kb" per run
   local name=$1; shift
   for i in $(seq "$runs"); do
-    rm -f "$work/out.h5" "$work/out.keras"
+    rm -f "$work/out.h5" "$work/out.keras" "$work/out.onnx"
     /usr/bin/time -f "%e %M" -o "$work/t" "$@" > /dev/null
     echo "$name $(cat "$work/t")"
   done
@@ -91,6 +110,8 @@ measure() {  # name, command...: prints "seconds peak_kb" per run
   measure rechannel "$here/bin/rechannel" extend "$src" --to RGBY --init Y=B -o "$work/out.h5"
   measure cp.keras cp "$keras" "$work/out.h5"
   measure rechannel.keras "$here/bin/rechannel" extend "$keras" --to RGBY --init Y=B -o "$work/out.keras"
+  measure cp.onnx cp "$onnx" "$work/out.h5"
+  measure rechannel.onnx "$here/bin/rechannel" extend "$onnx" --to RGBY --init Y=B -o "$work/out.onnx"
 } > "$work/results.txt"
 python3 - "$work/results.txt" <<'PY'
 import statistics, sys, collections

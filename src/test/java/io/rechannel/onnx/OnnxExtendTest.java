@@ -83,6 +83,34 @@ class OnnxExtendTest {
         }
     }
 
+    /** The first convolution's weight is also, through an Identity node, the second's: only the first may change. */
+    @Test
+    void sharedWeightGetsItsOwnCopy(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("shared.onnx");
+        TestSupport.python(String.join("\n",
+                "import onnx, numpy as np, sys",
+                "from onnx import helper, numpy_helper, TensorProto",
+                "w = numpy_helper.from_array(np.random.default_rng(1).standard_normal((3, 3, 3, 3)).astype(np.float32), 'W')",
+                "nodes = [helper.make_node('Conv', ['x', 'W'], ['y'], name='first', pads=[1, 1, 1, 1]),",
+                "         helper.make_node('Identity', ['W'], ['W_alias']),",
+                "         helper.make_node('Relu', ['y'], ['r']),",
+                "         helper.make_node('Conv', ['r', 'W_alias'], ['z'], name='second', pads=[1, 1, 1, 1])]",
+                "g = helper.make_graph(nodes, 'shared', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 3, 8, 8])],",
+                "                      [helper.make_tensor_value_info('z', TensorProto.FLOAT, [1, 3, 8, 8])], [w])",
+                "m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)]); m.ir_version = 8",
+                "onnx.checker.check_model(m); onnx.save(m, sys.argv[1])"), model.toString());
+        Path out = dir.resolve("rgby.onnx");
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().contains("a copy of shared W"), run.out());
+        String report = TestSupport.python(String.join("\n",
+                "import onnx, sys",
+                "m = onnx.load(sys.argv[1]); onnx.checker.check_model(m)",
+                "print(sorted((t.name, list(t.dims)) for t in m.graph.initializer), [list(n.input) for n in m.graph.node if n.op_type == 'Conv'])"),
+                out.toString());
+        assertEquals("[('W', [3, 3, 3, 3]), ('W_rechannel', [3, 4, 3, 3])] [['x', 'W_rechannel'], ['r', 'W_alias']]", report.trim());
+    }
+
     @Test
     void badInputsFailCleanly(@TempDir Path dir) throws Exception {
         Path text = dir.resolve("bad.onnx");
