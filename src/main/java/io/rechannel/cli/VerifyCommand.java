@@ -55,5 +55,6 @@ final class VerifyCommand implements Callable<Integer> {
         }
         out.println("  " + result.identicalTensors() + " other tensors bit-identical");
         result.problems().forEach(problem -> out.println("  problem: " + problem));
+        result.notes().forEach(note -> out.println("  note: " + note));
     }
 }

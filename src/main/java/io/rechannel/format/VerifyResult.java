@@ -8,9 +8,15 @@ import java.util.List;
  * @param layers           the numeric check of each adapted weight
  * @param identicalTensors how many stored tensors outside the adapted layers were compared and found bit-identical
  * @param problems         every difference found; empty when the adaptation is exact
+ * @param notes            what was not checked, and why
  */
 public record VerifyResult(String original, String adapted, String from, String to, List<String> rules,
-                           List<LayerCheck> layers, long identicalTensors, List<String> problems) {
+                           List<LayerCheck> layers, long identicalTensors, List<String> problems, List<String> notes) {
+
+    public VerifyResult(String original, String adapted, String from, String to, List<String> rules,
+                        List<LayerCheck> layers, long identicalTensors, List<String> problems) {
+        this(original, adapted, from, to, rules, layers, identicalTensors, problems, List.of());
+    }
 
     public boolean passed() {
         return problems.isEmpty() && layers.stream().allMatch(LayerCheck::passed);

@@ -22,15 +22,26 @@ public final class ChannelAnalysis {
     private final ModelGraph graph;
     private final Set<String> declaredIndependent;
     private final String source;
+    private final ChannelAxis defaultAxis;
+    /** The input's channel axis, once the input or a layer reading it directly has said. */
+    private ChannelAxis inputAxis;
 
     /**
      * @param source              what to name in messages (the file)
      * @param declaredIndependent nodes the user declared to treat every channel alike
      */
     public ChannelAnalysis(ModelGraph graph, Set<String> declaredIndependent, String source) {
+        this(graph, declaredIndependent, source, ChannelAxis.LAST);
+    }
+
+    /**
+     * @param defaultAxis where channels are when nothing in the model says (Keras: last; ONNX: first)
+     */
+    public ChannelAnalysis(ModelGraph graph, Set<String> declaredIndependent, String source, ChannelAxis defaultAxis) {
         this.graph = graph;
         this.declaredIndependent = declaredIndependent;
         this.source = source;
+        this.defaultAxis = defaultAxis;
     }
 
     /** Picks the input to adapt: the named one, or the only one. */
@@ -54,6 +65,7 @@ public final class ChannelAnalysis {
     /** Analyses the given input; {@code channels} is its channel count, or -1 if the model does not say. */
     public ChannelDependency analyse(Node input, int channels) {
         Map<String, Segment> carried = new LinkedHashMap<>();
+        inputAxis = input.channelAxis();
         List<Consumer> consumers = new ArrayList<>();
         List<Consumer> constants = new ArrayList<>();
         List<String> opaque = new ArrayList<>();
@@ -91,12 +103,11 @@ public final class ChannelAnalysis {
             throw RechannelException.unsupported(source + ": no convolution or dense layer reads input '"
                     + input.id() + "'; nothing depends on its channels");
         }
-        ChannelAxis axis = java.util.stream.Stream.concat(carried.values().stream(),
-                        java.util.stream.Stream.concat(consumers.stream(), constants.stream()).map(Consumer::segment))
-                .filter(s -> !s.flattened()).map(Segment::axis).filter(a -> a != null).findFirst()
-                .orElse(ChannelAxis.LAST);
-        // tensors no layer spoke for (the input itself, padding, ...) share the axis the others declared
+        ChannelAxis axis = inputAxis != null ? inputAxis : defaultAxis;
+        // tensors no layer spoke for (the input itself, padding, ...) lie before any transpose: the input's axis
         carried.replaceAll((id, segment) -> segment.axis() == null ? segment.withAxis(axis) : segment);
+        consumers.replaceAll(c -> c.segment().axis() == null ? new Consumer(c.node(), c.position(), c.segment().withAxis(axis)) : c);
+        constants.replaceAll(c -> c.segment().axis() == null ? new Consumer(c.node(), c.position(), c.segment().withAxis(axis)) : c);
         return new ChannelDependency(input.id(), axis, consumers, constants, carried);
     }
 
@@ -158,8 +169,8 @@ public final class ChannelAnalysis {
             case FLATTEN -> {
                 // a flatten that declares channels-first input reorders to channels-last before folding (Keras),
                 // so channels vary fastest in its output; otherwise the order follows the tensor's layout
-                ChannelAxis order = node.channelAxis() == ChannelAxis.FIRST ? ChannelAxis.LAST
-                        : axisIn.axis() == null ? ChannelAxis.LAST : axisIn.axis();
+                ChannelAxis known = axisIn.axis() != null ? axisIn.axis() : inputAxis != null ? inputAxis : defaultAxis;
+                ChannelAxis order = node.channelAxis() == ChannelAxis.FIRST ? ChannelAxis.LAST : known;
                 return new Segment(order, axisIn.offset(), axisIn.total(), true);
             }
             case ELEMENTWISE -> {
@@ -196,6 +207,9 @@ public final class ChannelAnalysis {
                     + (node.channelAxis() == ChannelAxis.FIRST ? "first" : "last") + " but earlier layers put them "
                     + (in.axis() == ChannelAxis.FIRST ? "first" : "last"));
         }
+        if (in.axis() == null && inputAxis == null) {
+            inputAxis = node.channelAxis();
+        }
         return in.withAxis(node.channelAxis());
     }
 
@@ -207,7 +221,23 @@ public final class ChannelAnalysis {
             throw RechannelException.unsupported(source + ": layer '" + node.id() + "' (" + node.type()
                     + ") reorders axes in a way rechannel cannot follow");
         }
-        int from = (in.axis() == null ? ChannelAxis.LAST : in.axis()).index(rank);
+        ChannelAxis before = in.axis() != null ? in.axis() : inputAxis;
+        if (before == null) {
+            // nothing has said where the input keeps its channels: the permutation must bring them first or last
+            for (ChannelAxis candidate : new ChannelAxis[] {defaultAxis, defaultAxis == ChannelAxis.FIRST
+                    ? ChannelAxis.LAST : ChannelAxis.FIRST}) {
+                int to = indexOf(perm, candidate.index(rank));
+                if (to == 1 || to == rank - 1) {
+                    before = candidate;
+                    break;
+                }
+            }
+            if (before == null) {
+                before = defaultAxis;
+            }
+            inputAxis = before;
+        }
+        int from = before.index(rank);
         for (int to = 0; to < rank; to++) {
             if (perm[to] == from) {
                 ChannelAxis moved = to == rank - 1 ? ChannelAxis.LAST : to == 1 ? ChannelAxis.FIRST : null;
@@ -221,10 +251,19 @@ public final class ChannelAnalysis {
         throw RechannelException.malformed(source + ": layer '" + node.id() + "' has an invalid permutation");
     }
 
+    private static int indexOf(int[] values, int value) {
+        for (int i = 0; i < values.length; i++) {
+            if (values[i] == value) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     private Segment concat(Node node, Segment in, Map<String, Segment> carried) {
         int rank = node.inputShape(0).map(s -> s.length).orElse(-1);
         ChannelAxis concatAxis = ChannelAxis.ofIndex(node.concatAxis() == null ? -1 : node.concatAxis(), rank);
-        ChannelAxis channelAxis = in.axis() == null ? ChannelAxis.LAST : in.axis();
+        ChannelAxis channelAxis = in.axis() != null ? in.axis() : inputAxis != null ? inputAxis : defaultAxis;
         List<Integer> carrying = new ArrayList<>();
         for (int k = 0; k < node.inputs().size(); k++) {
             if (carried.containsKey(node.inputs().get(k))) {

@@ -34,7 +34,7 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
     }
 
     public static OnnxPlan of(OnnxModel model, AdaptOptions options, String source) {
-        ChannelAnalysis analysis = new ChannelAnalysis(model.graph(), options.channelIndependent(), source);
+        ChannelAnalysis analysis = new ChannelAnalysis(model.graph(), options.channelIndependent(), source, ChannelAxis.FIRST);
         Node input = analysis.chooseInput(options.input());
         ChannelDependency first = analysis.analyse(input, -1);
         long[] shape = input.declaredShape().orElse(null);

@@ -1,0 +1,66 @@
+package io.rechannel.onnx;
+
+import io.rechannel.TestSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static io.rechannel.TestSupport.cli;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** ONNX graph shapes no fixture has, each checked end to end under ONNX Runtime. */
+class OnnxSyntheticModelTest {
+
+    private static Path make(String kind, Path dir) throws Exception {
+        Path out = dir.resolve(kind + ".onnx");
+        TestSupport.python(Files.readString(Path.of("src/test/resources/make_onnx.py")), kind, out.toString());
+        return out;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"nhwc", "flatten", "conv1d", "constant_node"})
+    void adaptsAndVerifiesWholeModel(String kind, @TempDir Path dir) throws Exception {
+        Path model = make(kind, dir);
+        for (String init : new String[] {"Y=B", "Y=0.25*R-G", "random"}) {
+            Path out = dir.resolve("rgby.onnx");
+            TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", init, "-o", out.toString(),
+                    "--force", "--verify");
+            assertEquals(0, run.exitCode(), kind + " " + init + ": " + run.out() + run.err());
+            assertTrue(run.out().contains("(whole model, ONNX Runtime) outputs"), run.out());
+        }
+        TestSupport.Run reduce = cli("extend", model.toString(), "--to", "L", "--init", "L=0.299*R+0.587*G+0.114*B",
+                "-o", dir.resolve("l.onnx").toString(), "--verify");
+        assertEquals(0, reduce.exitCode(), reduce.out() + reduce.err());
+    }
+
+    @Test
+    void nhwcInputKeepsItsLayoutAndGetsTheUsersStatistics(@TempDir Path dir) throws Exception {
+        Path model = make("nhwc", dir);
+        Path out = dir.resolve("rgby.onnx");
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", "Y=B", "--stats", "Y=mean:0.08,std:0.12",
+                "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        String report = TestSupport.python(String.join("\n",
+                "import onnx, sys",
+                "from onnx import numpy_helper",
+                "m = onnx.load(sys.argv[1]); onnx.checker.check_model(m)",
+                "inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}",
+                "print([d.dim_value or d.dim_param for d in m.graph.input[0].type.tensor_type.shape.dim],",
+                "      [round(float(v), 3) for v in inits['mean'].ravel()], [round(float(v), 3) for v in inits['std'].ravel()])"),
+                out.toString());
+        assertEquals("['batch', 8, 8, 4] [0.485, 0.456, 0.406, 0.08] [0.229, 0.224, 0.225, 0.12]", report.trim());
+    }
+
+    @Test
+    void groupedConvolutionIsRefusedByName(@TempDir Path dir) throws Exception {
+        Path model = make("grouped", dir);
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "-o", dir.resolve("o.onnx").toString());
+        assertEquals(7, run.exitCode(), run.err());
+        assertTrue(run.err().contains("group=3"), run.err());
+    }
+}

@@ -1,0 +1,65 @@
+"""Writes small ONNX models for graph shapes no fixture has (Debian python3-onnx).
+
+Usage: make_onnx.py KIND OUT.onnx   (KIND: nhwc, flatten, conv1d, grouped, constant_node)
+"""
+import sys
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, TensorProto
+
+rng = np.random.default_rng(5)
+
+
+def init(name, shape):
+    return numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
+
+
+def model(nodes, inputs, outputs, initializers):
+    g = helper.make_graph(nodes, "synthetic", inputs, outputs, initializers)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m
+
+
+def vi(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+kind, out = sys.argv[1], sys.argv[2]
+if kind == "nhwc":
+    # as converted from TensorFlow: NHWC input, transposed, normalised with per-channel constants, then a conv
+    nodes = [helper.make_node("Transpose", ["image"], ["nchw"], perm=[0, 3, 1, 2]),
+             helper.make_node("Sub", ["nchw", "mean"], ["centred"]),
+             helper.make_node("Div", ["centred", "std"], ["normalised"]),
+             helper.make_node("Conv", ["normalised", "W", "B"], ["features"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["features"], ["out"])]
+    m = model(nodes, [vi("image", ["batch", 8, 8, 3])], [vi("out", ["batch", 5, 8, 8])],
+              [numpy_helper.from_array(np.array([0.485, 0.456, 0.406], np.float32).reshape(1, 3, 1, 1), "mean"),
+               numpy_helper.from_array(np.array([0.229, 0.224, 0.225], np.float32).reshape(1, 3, 1, 1), "std"),
+               init("W", (5, 3, 3, 3)), init("B", (5,))])
+elif kind == "flatten":
+    nodes = [helper.make_node("Flatten", ["x"], ["flat"], axis=1),
+             helper.make_node("Gemm", ["flat", "W", "B"], ["y"], transB=1)]
+    m = model(nodes, [vi("x", [1, 3, 4, 4])], [vi("y", [1, 6])], [init("W", (6, 48)), init("B", (6,))])
+elif kind == "conv1d":
+    nodes = [helper.make_node("Mul", ["signal", "gain"], ["scaled"]),
+             helper.make_node("Conv", ["scaled", "W"], ["y"])]
+    m = model(nodes, [vi("signal", [2, 3, 64])], [vi("y", [2, 4, 60])],
+              [numpy_helper.from_array(np.array(0.5, np.float32), "gain"), init("W", (4, 3, 5))])
+elif kind == "grouped":
+    nodes = [helper.make_node("Conv", ["x", "W"], ["y"], group=3)]
+    m = model(nodes, [vi("x", [1, 3, 8, 8])], [vi("y", [1, 3, 6, 6])], [init("W", (3, 1, 3, 3))])
+elif kind == "constant_node":
+    # normalisation constants as Constant nodes, batch normalisation in front of the conv
+    mean = helper.make_tensor("m", TensorProto.FLOAT, [3, 1, 1], [0.5, 0.4, 0.3])
+    nodes = [helper.make_node("Constant", [], ["mean"], value=mean),
+             helper.make_node("Sub", ["x", "mean"], ["c"]),
+             helper.make_node("BatchNormalization", ["c", "s", "b", "mu", "var"], ["n"], epsilon=1e-3),
+             helper.make_node("Conv", ["n", "W"], ["y"])]
+    m = model(nodes, [vi("x", [1, 3, 8, 8])], [vi("y", [1, 2, 6, 6])],
+              [init("s", (3,)), init("b", (3,)), init("mu", (3,)),
+               numpy_helper.from_array((rng.random(3) + 0.5).astype(np.float32), "var"), init("W", (2, 3, 3, 3))])
+else:
+    raise SystemExit("unknown kind " + kind)
+onnx.save(m, out)
