@@ -1,6 +1,6 @@
 """Writes small ONNX models for graph shapes no fixture has (Debian python3-onnx).
 
-Usage: make_onnx.py KIND OUT.onnx   (KIND: nhwc, flatten, conv1d, grouped, constant_node)
+Usage: make_onnx.py KIND OUT.onnx   (KIND: nhwc, flatten, conv1d, grouped, constant_node, transpose_conv, noconv)
 """
 import sys
 import numpy as np
@@ -60,6 +60,12 @@ elif kind == "constant_node":
     m = model(nodes, [vi("x", [1, 3, 8, 8])], [vi("y", [1, 2, 6, 6])],
               [init("s", (3,)), init("b", (3,)), init("mu", (3,)),
                numpy_helper.from_array((rng.random(3) + 0.5).astype(np.float32), "var"), init("W", (2, 3, 3, 3))])
+elif kind == "transpose_conv":
+    nodes = [helper.make_node("ConvTranspose", ["x", "W", "B"], ["y"], strides=[2, 2])]
+    m = model(nodes, [vi("x", [1, 3, 8, 8])], [vi("y", [1, 4, 17, 17])], [init("W", (3, 4, 3, 3)), init("B", (4,))])
+elif kind == "noconv":
+    nodes = [helper.make_node("Relu", ["x"], ["y"])]
+    m = model(nodes, [vi("x", [1, 3, 8, 8])], [vi("y", [1, 3, 8, 8])], [])
 else:
     raise SystemExit("unknown kind " + kind)
 onnx.save(m, out)

@@ -23,7 +23,7 @@ class OnnxSyntheticModelTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"nhwc", "flatten", "conv1d", "constant_node"})
+    @ValueSource(strings = {"nhwc", "flatten", "conv1d", "constant_node", "transpose_conv"})
     void adaptsAndVerifiesWholeModel(String kind, @TempDir Path dir) throws Exception {
         Path model = make(kind, dir);
         for (String init : new String[] {"Y=B", "Y=0.25*R-G", "random"}) {
@@ -54,6 +54,14 @@ class OnnxSyntheticModelTest {
                 "      [round(float(v), 3) for v in inits['mean'].ravel()], [round(float(v), 3) for v in inits['std'].ravel()])"),
                 out.toString());
         assertEquals("['batch', 8, 8, 4] [0.485, 0.456, 0.406, 0.08] [0.229, 0.224, 0.225, 0.12]", report.trim());
+    }
+
+    @Test
+    void modelWithNothingReadingTheChannelsIsRefused(@TempDir Path dir) throws Exception {
+        Path model = make("noconv", dir);
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "-o", dir.resolve("o.onnx").toString());
+        assertEquals(5, run.exitCode(), run.err());
+        assertTrue(run.err().contains("no convolution or dense layer reads input 'x'"), run.err());
     }
 
     @Test
