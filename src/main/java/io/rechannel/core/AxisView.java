@@ -44,6 +44,16 @@ public record AxisView(long outer, int axisLength, long inner, int offset, int c
         return Math.multiplyExact(Math.multiplyExact(outer, (long) axisLength), inner);
     }
 
+    /** Sets every value of channel {@code channel} of the segment (counted from its start) in a tensor so viewed. */
+    public void fillChannel(double[] values, int channel, double value) {
+        for (long o = 0; o < outer; o++) {
+            long base = (o * axisLength + offset + channel) * inner;
+            for (long k = 0; k < inner; k++) {
+                values[Math.toIntExact(base + k)] = value;
+            }
+        }
+    }
+
     /** The same view after the segment grows or shrinks to {@code newCount} channels. */
     public AxisView withCount(int newCount) {
         return new AxisView(outer, axisLength - count + newCount, inner, offset, newCount);

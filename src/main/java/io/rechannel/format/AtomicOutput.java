@@ -66,11 +66,7 @@ public final class AtomicOutput implements AutoCloseable {
     public void copyFrom(Path source) {
         try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
              FileChannel out = FileChannel.open(temporary, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            long size = in.size();
-            long done = 0;
-            while (done < size) {
-                done += in.transferTo(done, size - done, out);
-            }
+            ByteRanges.copy(in, 0, in.size(), out, 0);
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, source + ": cannot copy: " + e.getMessage(), e);
         }

@@ -14,11 +14,7 @@ import java.util.Arrays;
 public record DatasetInfo(long[] shape, int typeClass, int typeSize, long[] chunk, long fileOffset) {
 
     public long elementCount() {
-        long n = 1;
-        for (long d : shape) {
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
+        return io.rechannel.core.Shapes.count(shape);
     }
 
     public String shapeText() {

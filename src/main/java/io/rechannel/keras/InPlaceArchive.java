@@ -1,6 +1,7 @@
 package io.rechannel.keras;
 
 import io.rechannel.core.RechannelException;
+import io.rechannel.format.ByteRanges;
 import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
 
 import java.io.IOException;
@@ -79,15 +80,7 @@ final class InPlaceArchive {
     void placeWeights(Path output, KerasArchive archive) {
         try (FileChannel in = FileChannel.open(input, StandardOpenOption.READ);
              FileChannel out = FileChannel.open(output, StandardOpenOption.WRITE)) {
-            long done = 0;
-            long size = weights.getCompressedSize();
-            while (done < size) {
-                long n = in.transferTo(weights.getDataOffset() + done, size - done, out.position(weightsOffset + done));
-                if (n <= 0) {
-                    throw new IOException("archive ends inside " + weights.getName());
-                }
-                done += n;
-            }
+            ByteRanges.copy(in, weights.getDataOffset(), weights.getCompressedSize(), out, weightsOffset);
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, output + ": cannot copy the weights: " + e.getMessage(), e);
         }
@@ -144,7 +137,7 @@ final class InPlaceArchive {
                 } else if (entry.getName().equals(KerasArchive.CONFIG)) {
                     position += write(out, ByteBuffer.wrap(paddedConfig), position);
                 } else {
-                    in.transferTo(entry.getDataOffset(), entry.getCompressedSize(), out.position(position));
+                    ByteRanges.copy(in, entry.getDataOffset(), entry.getCompressedSize(), out, position);
                     position += entry.getCompressedSize();
                 }
             }

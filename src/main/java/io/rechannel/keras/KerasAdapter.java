@@ -258,13 +258,8 @@ public final class KerasAdapter {
                 case "variance", "moving_variance" -> entry.getValue().std() * entry.getValue().std();
                 default -> Double.NaN;
             };
-            if (Double.isNaN(value)) {
-                continue;
-            }
-            for (long o = 0; o < view.outer(); o++) {
-                for (long k = 0; k < view.inner(); k++) {
-                    values[(int) ((o * view.axisLength() + view.offset() + j) * view.inner() + k)] = value;
-                }
+            if (!Double.isNaN(value)) {
+                view.fillChannel(values, j, value);
             }
         }
     }

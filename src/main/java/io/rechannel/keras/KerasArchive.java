@@ -72,14 +72,7 @@ final class KerasArchive implements AutoCloseable {
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             if (entry.getMethod() == ZipEntry.STORED && entry.getDataOffset() > 0) {
                 try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ)) {
-                    long done = 0;
-                    while (done < entry.getSize()) {
-                        long n = in.transferTo(entry.getDataOffset() + done, entry.getSize() - done, out);
-                        if (n <= 0) {
-                            throw new IOException("archive ends inside " + name);
-                        }
-                        done += n;
-                    }
+                    io.rechannel.format.ByteRanges.copy(in, entry.getDataOffset(), entry.getSize(), out, 0);
                 }
             } else {
                 try (InputStream in = zip.getInputStream(entry)) {

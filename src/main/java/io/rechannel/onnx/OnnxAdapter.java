@@ -72,12 +72,7 @@ final class OnnxAdapter {
     private void applyStats(double[] values, AxisView view, java.util.function.ToDoubleFunction<ChannelStats> pick) {
         AxisView out = view.withCount(map.newCount());
         for (Map.Entry<String, ChannelStats> entry : options.stats().entrySet()) {
-            int j = map.to().indexOf(entry.getKey());
-            for (long o = 0; o < out.outer(); o++) {
-                for (long k = 0; k < out.inner(); k++) {
-                    values[(int) ((o * out.axisLength() + out.offset() + j) * out.inner() + k)] = pick.applyAsDouble(entry.getValue());
-                }
-            }
+            out.fillChannel(values, map.to().indexOf(entry.getKey()), pick.applyAsDouble(entry.getValue()));
         }
     }
 

@@ -45,11 +45,7 @@ public final class OnnxFile {
     /** An initializer's header; its values are read on demand. */
     public record TensorInfo(String name, int dataType, long[] dims, Span span, Map<String, String> external) {
         public long elementCount() {
-            long n = 1;
-            for (long d : dims) {
-                n = Math.multiplyExact(n, d);
-            }
-            return n;
+            return io.rechannel.core.Shapes.count(dims);
         }
 
         public boolean isExternal() {

@@ -218,10 +218,7 @@ public final class OnnxModel {
                         role = NodeRole.ELEMENTWISE;
                     } else {
                         long[] shape = constantShape(constantSource.get(constants.get(0)));
-                        long count = 1;
-                        for (long d : shape) {
-                            count *= d;
-                        }
+                        long count = io.rechannel.core.Shapes.count(shape);
                         role = count == 1 ? NodeRole.PER_CHANNEL : NodeRole.PER_CHANNEL_CONSTANTS;
                         axis = count == 1 ? null : constantAxis(shape, inputShapes.isEmpty() ? null : inputShapes.get(0));
                         if (count > 1 && axis == null) {

@@ -62,11 +62,7 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
                     continue;
                 }
                 long[] dims = model.constantShape(constant);
-                long count = 1;
-                for (long d : dims) {
-                    count *= d;
-                }
-                if (count <= 1) {
+                if (io.rechannel.core.Shapes.count(dims) <= 1) {
                     continue;
                 }
                 int dim = dims.length == 1 ? 0 : indexOfChannel(dims, consumer.segment());

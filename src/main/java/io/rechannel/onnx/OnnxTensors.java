@@ -20,10 +20,7 @@ final class OnnxTensors {
 
     static double[] values(OnnxMl.TensorProto tensor, Path file, byte[] external) {
         int type = tensor.getDataType();
-        long count = 1;
-        for (long d : tensor.getDimsList()) {
-            count *= d;
-        }
+        long count = io.rechannel.core.Shapes.count(tensor.getDimsList().stream().mapToLong(Long::longValue).toArray());
         double[] values = new double[Math.toIntExact(count)];
         ByteBuffer raw = external != null ? ByteBuffer.wrap(external)
                 : tensor.hasRawData() ? tensor.getRawData().asReadOnlyByteBuffer() : null;

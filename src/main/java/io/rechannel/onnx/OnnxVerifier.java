@@ -291,11 +291,7 @@ final class OnnxVerifier {
         for (int j = 0; j < map.newCount(); j++) {
             if (map.isFresh(j)) {
                 // a fresh channel takes no part in the identity: feed it what its preprocessing turns into zero
-                for (long o = 0; o < outer; o++) {
-                    for (long k = 0; k < inner; k++) {
-                        x[(int) ((o * map.newCount() + j) * inner + k)] = -newAffine[1][j] / newAffine[0][j];
-                    }
-                }
+                newView.fillChannel(x, j, -newAffine[1][j] / newAffine[0][j]);
             }
         }
         double[] preprocessed = x.clone();

@@ -116,14 +116,6 @@ final class OnnxWriter {
             }
             return;
         }
-        long done = 0;
-        long size = part.size();
-        while (done < size) {
-            long n = source.transferTo(part.start() + done, size - done, out);
-            if (n <= 0) {
-                throw new IOException("input ends early");
-            }
-            done += n;
-        }
+        io.rechannel.format.ByteRanges.copy(source, part.start(), part.size(), out, out.position());
     }
 }
