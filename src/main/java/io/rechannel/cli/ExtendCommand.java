@@ -5,7 +5,6 @@ import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.ModelFormat;
 import io.rechannel.format.ModelFormats;
-import io.rechannel.format.VerifyResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -6,7 +6,6 @@ import org.bytedeco.hdf5.H5O_info2_t;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.Loader;
-import org.bytedeco.javacpp.PointerPointer;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -2,8 +2,6 @@ package io.rechannel.keras;
 
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelLayout;
-import io.rechannel.core.ChannelMap;
-import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.Inspection;
@@ -13,7 +11,6 @@ import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.Hdf5File;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;

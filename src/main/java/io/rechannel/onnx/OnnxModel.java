@@ -15,7 +15,7 @@ import java.util.Set;
 
 /**
  * An ONNX graph reduced to the format-independent {@link ModelGraph}. Constants (initializers,
- * Constant nodes, and Identity/Cast nodes applied to them, as the TorchScript exporter emits when it
+ * Constant nodes, and Identity nodes applied to them, as the TorchScript exporter emits when it
  * shares identical weights) are not graph nodes: they are resolved to the initializer behind them.
  */
 public final class OnnxModel {
@@ -132,8 +132,7 @@ public final class OnnxModel {
                 }
                 continue;
             }
-            if ((node.getOpType().equals("Identity") || node.getOpType().equals("Cast")) && node.getInputCount() == 1
-                    && constantSource.containsKey(node.getInput(0)) && node.getOpType().equals("Identity")) {
+            if (node.getOpType().equals("Identity") && node.getInputCount() == 1 && constantSource.containsKey(node.getInput(0))) {
                 constantSource.put(node.getOutput(0), constantSource.get(node.getInput(0)));
                 continue;
             }
