@@ -1,6 +1,6 @@
 """Writes small legacy Keras HDF5 models in the Keras 3 layout, for cases no fixture covers.
 
-Usage: make_synthetic.py KIND OUT.h5   (KIND: concat, flatten, grouped, separable)
+Usage: make_synthetic.py KIND OUT.h5   (KIND: concat, flatten, grouped, separable, float16_gzip)
 The configs follow what Keras 3 writes (Functional, inbound_nodes with __keras_tensor__ shapes).
 """
 import json, sys
@@ -22,7 +22,7 @@ def layer(cls, name, config, inputs):
             "inbound_nodes": [{"args": args, "kwargs": {}}] if inputs else []}
 
 
-def write(path, layers, inputs, outputs, weights):
+def write(path, layers, inputs, outputs, weights, dtype=np.float32, **dataset_options):
     with h5py.File(path, "w") as f:
         cfg = {"class_name": "Functional", "config": {"name": "synthetic", "trainable": True, "layers": layers,
                                                          "input_layers": inputs, "output_layers": outputs}}
@@ -36,7 +36,7 @@ def write(path, layers, inputs, outputs, weights):
             names = list(weights.get(l["name"], {}).keys())
             lg.attrs["weight_names"] = ["%s/%s" % (l["name"], n) for n in names] if names else np.zeros(0)
             for n in names:
-                lg["%s/%s" % (l["name"], n)] = weights[l["name"]][n].astype(np.float32)
+                lg.create_dataset("%s/%s" % (l["name"], n), data=weights[l["name"]][n].astype(dtype), **dataset_options)
 
 
 def conv(name, kernel, inputs, groups=1):
@@ -83,5 +83,14 @@ elif kind == "separable":
     write(out, layers, [["x", 0, 0]], [["sep", 0, 0]],
           {"sep": {"depthwise_kernel": rng.standard_normal((3, 3, 3, 2)),
                    "pointwise_kernel": rng.standard_normal((1, 1, 6, 5)), "bias": rng.standard_normal(5)}})
+elif kind == "float16_gzip":
+    # half-precision weights stored chunked and gzip-compressed
+    layers = [
+        layer("InputLayer", "x", {"batch_shape": [None, 8, 8, 3]}, []),
+        conv("c", [3, 3, 3, 4], [tensor([None, 8, 8, 3], "x")]),
+    ]
+    write(out, layers, [["x", 0, 0]], [["c", 0, 0]], {"c": {"kernel": rng.standard_normal((3, 3, 3, 4)),
+                                                          "bias": rng.standard_normal(4)}},
+          dtype=np.float16, chunks=True, compression="gzip")
 else:
     raise SystemExit("unknown kind " + kind)

@@ -104,6 +104,22 @@ class KerasSyntheticModelTest {
     }
 
     @Test
+    void halfPrecisionCompressedWeightsKeepTheirStorage(@TempDir Path dir) throws Exception {
+        Path model = make("float16_gzip", dir);
+        Path out = dir.resolve("rgby.h5");
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        String storage = TestSupport.python(String.join("\n",
+                "import h5py, numpy as np, sys",
+                "a, b = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])",
+                "k, n = a['model_weights/c/c/kernel'], b['model_weights/c/c/kernel']",
+                "print(n.dtype, n.shape, n.compression, n.chunks is not None,",
+                "      bool(np.array_equal(n[:, :, :3, :], k[()])), bool(np.array_equal(n[:, :, 3, :], k[:, :, 2, :])))"),
+                model.toString(), out.toString());
+        assertEquals("float16 (3, 3, 4, 4) gzip True True True", storage.trim());
+    }
+
+    @Test
     void groupedConvolutionIsRefusedByName(@TempDir Path dir) throws Exception {
         Path model = make("grouped", dir);
         TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "-o", dir.resolve("o.h5").toString());
