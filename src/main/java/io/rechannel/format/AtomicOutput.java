@@ -66,7 +66,9 @@ public final class AtomicOutput implements AutoCloseable {
     public void copyFrom(Path source) {
         try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
              FileChannel out = FileChannel.open(temporary, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteRanges.copy(in, 0, in.size(), out, 0);
+            try (Progress progress = Progress.of("copying " + source.getFileName(), in.size())) {
+                ByteRanges.copy(in, 0, in.size(), out, 0, progress);
+            }
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, source + ": cannot copy: " + e.getMessage(), e);
         }

@@ -9,15 +9,26 @@ public final class ByteRanges {
     private ByteRanges() {
     }
 
+    /** Steps of a copy that reports progress: large enough to keep the kernel copy efficient. */
+    private static final long STEP = 64L << 20;
+
     /** Copies {@code count} bytes at {@code from} of {@code source} to {@code target} at {@code to}. */
     public static void copy(FileChannel source, long from, long count, FileChannel target, long to) throws IOException {
+        copy(source, from, count, target, to, Progress.NONE);
+    }
+
+    /** The same, reporting the bytes copied to {@code progress}. */
+    public static void copy(FileChannel source, long from, long count, FileChannel target, long to, Progress progress)
+            throws IOException {
         long done = 0;
         while (done < count) {
-            long n = source.transferTo(from + done, count - done, target.position(to + done));
+            long step = progress == Progress.NONE ? count - done : Math.min(STEP, count - done);
+            long n = source.transferTo(from + done, step, target.position(to + done));
             if (n <= 0) {
                 throw new IOException("source ends " + (count - done) + " bytes early");
             }
             done += n;
+            progress.advance(n);
         }
     }
 }

@@ -80,7 +80,10 @@ final class InPlaceArchive {
     void placeWeights(Path output, KerasArchive archive) {
         try (FileChannel in = FileChannel.open(input, StandardOpenOption.READ);
              FileChannel out = FileChannel.open(output, StandardOpenOption.WRITE)) {
-            ByteRanges.copy(in, weights.getDataOffset(), weights.getCompressedSize(), out, weightsOffset);
+            try (io.rechannel.format.Progress progress = io.rechannel.format.Progress.of("copying weights",
+                    weights.getCompressedSize())) {
+                ByteRanges.copy(in, weights.getDataOffset(), weights.getCompressedSize(), out, weightsOffset, progress);
+            }
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, output + ": cannot copy the weights: " + e.getMessage(), e);
         }

@@ -65,7 +65,9 @@ final class OnnxWriter {
         }
         long graphLength = graphParts.stream().mapToLong(Part::size).sum();
         try (FileChannel source = FileChannel.open(in.path(), StandardOpenOption.READ);
-             FileChannel out = FileChannel.open(output, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+             FileChannel out = FileChannel.open(output, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+             io.rechannel.format.Progress progress = io.rechannel.format.Progress.of("writing " + output.getFileName(),
+                     source.size())) {
             for (OnnxFile.Span span : in.modelFields()) {
                 if (span == in.graph()) {
                     ByteArrayOutputStream header = new ByteArrayOutputStream();
@@ -73,12 +75,12 @@ final class OnnxWriter {
                     coded.writeTag(OnnxFile.MODEL_GRAPH, WireFormat.WIRETYPE_LENGTH_DELIMITED);
                     coded.writeUInt64NoTag(graphLength);
                     coded.flush();
-                    put(out, new Part(0, 0, header.toByteArray()), source);
+                    put(out, new Part(0, 0, header.toByteArray()), source, progress);
                     for (Part part : graphParts) {
-                        put(out, part, source);
+                        put(out, part, source, progress);
                     }
                 } else {
-                    put(out, new Part(span.start(), span.end(), null), source);
+                    put(out, new Part(span.start(), span.end(), null), source, progress);
                 }
             }
         } catch (IOException e) {
@@ -108,14 +110,16 @@ final class OnnxWriter {
         }
     }
 
-    private static void put(FileChannel out, Part part, FileChannel source) throws IOException {
+    private static void put(FileChannel out, Part part, FileChannel source, io.rechannel.format.Progress progress)
+            throws IOException {
         if (part.bytes() != null) {
             ByteBuffer buffer = ByteBuffer.wrap(part.bytes());
             while (buffer.hasRemaining()) {
                 out.write(buffer);
             }
+            progress.advance(part.bytes().length);
             return;
         }
-        io.rechannel.format.ByteRanges.copy(source, part.start(), part.size(), out, out.position());
+        io.rechannel.format.ByteRanges.copy(source, part.start(), part.size(), out, out.position(), progress);
     }
 }
