@@ -36,17 +36,24 @@ public final class Main {
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            boolean debug = parseResult.subcommand() != null && parseResult.subcommand().hasMatchedOption("--debug");
+            CommandLine.ParseResult sub = parseResult.subcommand();
+            boolean debug = sub != null && sub.hasMatchedOption("--debug");
+            boolean json = sub != null && sub.hasMatchedOption("--json");
             PrintWriter errors = commandLine.getErr();
             if (debug) {
                 e.printStackTrace(errors);
             }
-            if (e instanceof RechannelException r) {
-                errors.println("rechannel: " + r.getMessage());
-                return r.kind().exitCode();
+            String kind = e instanceof RechannelException r ? r.kind().name().toLowerCase(java.util.Locale.ROOT) : "internal";
+            int code = e instanceof RechannelException r ? r.kind().exitCode() : 1;
+            String message = e instanceof RechannelException ? e.getMessage()
+                    : "internal error: " + e + (debug ? "" : " (run with --debug for details)");
+            if (json) {
+                // scripts asking for JSON get their error as one JSON line too
+                Output.jsonLine(errors, java.util.Map.of("error", message, "kind", kind, "exitCode", code));
+            } else {
+                errors.println("rechannel: " + message);
             }
-            errors.println("rechannel: internal error: " + e + (debug ? "" : " (run with --debug for details)"));
-            return 1;
+            return code;
         });
         return cli;
     }

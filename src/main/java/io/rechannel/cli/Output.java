@@ -14,6 +14,15 @@ final class Output {
     private Output() {
     }
 
+    /** One line of JSON, for errors. */
+    static void jsonLine(PrintWriter out, Object value) {
+        try {
+            out.println(new ObjectMapper().writeValueAsString(value));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static void json(PrintWriter out, Object value) {
         try {
             out.println(JSON.writeValueAsString(value));

@@ -118,6 +118,17 @@ class BadInputTest {
     }
 
     @Test
+    void jsonCallersGetJsonErrors(@TempDir Path dir) throws Exception {
+        TestSupport.Run run = extend(dir.resolve("nope.h5"), dir.resolve("o.h5"), "--json");
+        assertEquals(3, run.exitCode());
+        assertEquals(1, run.err().lines().count(), run.err());
+        var error = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.err());
+        assertEquals("io", error.path("kind").asText());
+        assertEquals(3, error.path("exitCode").asInt());
+        assertTrue(error.path("error").asText().contains("no such file"), run.err());
+    }
+
+    @Test
     void debugShowsTheStackTrace(@TempDir Path dir) {
         TestSupport.Run run = extend(dir.resolve("nope.h5"), dir.resolve("o.h5"), "--debug");
         assertTrue(run.err().contains("\tat "), run.err());
