@@ -1,6 +1,6 @@
 """Writes small ONNX models for graph shapes no fixture has (Debian python3-onnx).
 
-Usage: make_onnx.py KIND OUT.onnx   (KIND: nhwc, flatten, conv1d, grouped, constant_node, transpose_conv, noconv)
+Usage: make_onnx.py KIND OUT.onnx   (KIND: nhwc, flatten, conv1d, grouped, constant_node, transpose_conv, noconv, uint8_input)
 """
 import sys
 import numpy as np
@@ -63,6 +63,13 @@ elif kind == "constant_node":
 elif kind == "transpose_conv":
     nodes = [helper.make_node("ConvTranspose", ["x", "W", "B"], ["y"], strides=[2, 2])]
     m = model(nodes, [vi("x", [1, 3, 8, 8])], [vi("y", [1, 4, 17, 17])], [init("W", (3, 4, 3, 3)), init("B", (4,))])
+elif kind == "uint8_input":
+    # an image input in bytes, cast to float and scaled inside the model
+    nodes = [helper.make_node("Cast", ["image"], ["f"], to=TensorProto.FLOAT),
+             helper.make_node("Div", ["f", "255"], ["scaled"]),
+             helper.make_node("Conv", ["scaled", "W"], ["y"])]
+    m = model(nodes, [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, 3, 8, 8])], [vi("y", [1, 2, 6, 6])],
+              [numpy_helper.from_array(np.array(255.0, np.float32), "255"), init("W", (2, 3, 3, 3))])
 elif kind == "noconv":
     nodes = [helper.make_node("Relu", ["x"], ["y"])]
     m = model(nodes, [vi("x", [1, 3, 8, 8])], [vi("y", [1, 3, 8, 8])], [])

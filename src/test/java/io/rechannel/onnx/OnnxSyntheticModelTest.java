@@ -57,6 +57,15 @@ class OnnxSyntheticModelTest {
     }
 
     @Test
+    void byteInputsAreProvedLayerByLayer(@TempDir Path dir) throws Exception {
+        Path model = make("uint8_input", dir);
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "-o", dir.resolve("o.onnx").toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().contains("is not float32"), run.out());
+        assertTrue(run.out().contains("W: max |difference|"), run.out());
+    }
+
+    @Test
     void modelWithNothingReadingTheChannelsIsRefused(@TempDir Path dir) throws Exception {
         Path model = make("noconv", dir);
         TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "-o", dir.resolve("o.onnx").toString());
