@@ -66,8 +66,9 @@ final class KerasInspector {
                     preprocessing.add(new Inspection.LayerInfo(layer.path(), layer.className(),
                             KerasH5Format.shapes(model.store().weightsOf(layer)), preprocessingDetail(layer)));
                 }
-                if (plan.channels() == 3 && isCaffeStyle()) {
-                    notes.add("'" + details.get("model") + "' looks like a caffe-style keras.applications model:"
+                String caffe = plan.channels() == 3 ? caffeStyleModel(plan) : null;
+                if (caffe != null) {
+                    notes.add("'" + caffe + "' looks like a caffe-style keras.applications model:"
                             + " its first channel is blue; pass --from BGR");
                 }
             } catch (RechannelException e) {
@@ -88,10 +89,27 @@ final class KerasInspector {
         return String.join(" ", parts);
     }
 
-    private boolean isCaffeStyle() {
-        String name = model.graph().root().path("config").path("name").asText("").toLowerCase(Locale.ROOT);
-        return name.startsWith("vgg16") || name.startsWith("vgg19") || name.equals("resnet50")
-                || name.startsWith("resnet101") || name.startsWith("resnet152") && !name.contains("v2");
+    /**
+     * The name of the model (or of the nested backbone) holding the first layer, when it is one of the
+     * keras.applications models whose preprocessing is caffe's (BGR); else null.
+     */
+    private String caffeStyleModel(KerasPlan plan) {
+        List<String> names = new ArrayList<>();
+        names.add(model.graph().root().path("config").path("name").asText(""));
+        for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
+            String scope = mixed.layer().scope();
+            if (!scope.isEmpty()) {
+                names.add(scope.substring(0, scope.length() - 1).replaceAll(".*/", ""));
+            }
+        }
+        for (String name : names) {
+            String lower = name.toLowerCase(Locale.ROOT);
+            if (lower.startsWith("vgg16") || lower.startsWith("vgg19") || lower.equals("resnet50")
+                    || (lower.startsWith("resnet101") || lower.startsWith("resnet152")) && !lower.contains("v2")) {
+                return name;
+            }
+        }
+        return null;
     }
 
     private long parameterCount() {

@@ -189,6 +189,14 @@ class KerasH5ExtendTest {
     }
 
     @Test
+    void inspectWarnsOfCaffeStyleBackbonesNestedToo() {
+        TestSupport.Run nested = cli("inspect", fixture("keras/hpa_nested_vgg.h5").toString());
+        assertTrue(nested.out().contains("'vgg19_tiny' looks like a caffe-style"), nested.out());
+        TestSupport.Run effnet = cli("inspect", fixture("keras/tiny_effnet.h5").toString());
+        assertTrue(!effnet.out().contains("caffe"), effnet.out());
+    }
+
+    @Test
     void oldKerasOptimizerStateIsMatchedByPosition(@TempDir Path dir) throws Exception {
         Path model = fixture("keras2/jflashner__HappyOrSadDetector__happyModel.h5");
         Path out = dir.resolve("o.h5");
