@@ -61,8 +61,8 @@ public final class KerasV3Model implements KerasModelView {
         }
         if (layer == null) {
             throw RechannelException.usage(source + ": a Keras 3 weights file has no model config; give it with --config"
-                    + " MODEL.keras (or its config.json), or name the group of the layer reading the input with"
-                    + " --layer layers/conv2d");
+                    + " MODEL.keras (or its config.json), or name the group of the layer reading the input with --layer"
+                    + " (groups with a kernel: " + kernelGroups(weights) + ")");
         }
         String group = "/" + layer.replaceAll("^/+", "").replaceAll("/vars/?$", "");
         if (!weights.isDataset(group + "/vars/0")) {
@@ -72,6 +72,22 @@ public final class KerasV3Model implements KerasModelView {
         String name = weights.readString(group + "/vars", "name").orElse(group.substring(group.lastIndexOf('/') + 1));
         KerasModelGraph graph = KerasModelGraph.singleLayer(name, rank, source);
         return new KerasV3Model(weights, graph, new KerasV3Store(weights, Map.of(name, group), source), false, "", false);
+    }
+
+    /** The first few groups holding a kernel-like variable 0, with its shape, to help choose --layer. */
+    private static String kernelGroups(Hdf5File weights) {
+        java.util.List<String> found = new java.util.ArrayList<>();
+        for (String path : weights.datasets("/layers")) {
+            if (path.endsWith("/vars/0") && weights.dataset(path).shape().length >= 2) {
+                found.add(path.substring(1, path.length() - "/vars/0".length()) + " "
+                        + java.util.Arrays.toString(weights.dataset(path).shape()));
+                if (found.size() == 4) {
+                    found.add("...");
+                    break;
+                }
+            }
+        }
+        return String.join(", ", found);
     }
 
     private static String readConfig(Path config) {
