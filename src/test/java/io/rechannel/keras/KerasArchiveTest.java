@@ -36,11 +36,14 @@ class KerasArchiveTest {
             "f = h5py.File(io.BytesIO(zb.read('model.weights.h5')), 'r')",
             "g = h5py.File(io.BytesIO(za.read('model.weights.h5')), 'r')",
             "out = []",
+            "same = []",
             "def cmp(name, obj):",
             "    if isinstance(obj, h5py.Dataset) and g[name].shape != obj.shape:",
             "        out.append('%s %s->%s' % (name, g[name].shape, obj.shape))",
+            "    elif isinstance(obj, h5py.Dataset):",
+            "        same.append(bool((g[name][()] == obj[()]).all()))",
             "f.visititems(cmp)",
-            "print('changed', sorted(out))");
+            "print('changed', sorted(out), 'unchanged values equal', all(same))");
 
     @ParameterizedTest
     @ValueSource(strings = {"tiny_vgg", "tiny_vgg_trained", "hpa_nested_vgg", "tiny_effnet", "channels_first", "conv1d",
@@ -61,6 +64,7 @@ class KerasArchiveTest {
         String report = TestSupport.python(CHECK, input.toString(), out.toString());
         assertTrue(report.contains("entries True metadata True"), report);
         assertTrue(report.contains("->"), report);
+        assertTrue(report.contains("unchanged values equal True"), report);
         try (var files = Files.list(dir)) {
             assertEquals(1, files.count(), "scratch files left");
         }
