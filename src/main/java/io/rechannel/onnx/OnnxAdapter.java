@@ -43,20 +43,29 @@ final class OnnxAdapter {
             double[] values = model.constantValues(use.source());
             put(use, ChannelMixer.mixWeight(values, use.view(), map, map.seed() ^ use.source().hashCode()), "mixed");
         }
+        // the user's statistics go to the first normalisation: a Sub (mean) with the first Div or Mul
+        // (spread), or a BatchNormalization, whichever comes first
+        String first = plan.constants().stream().map(u -> u.node().getOpType())
+                .filter(op -> op.equals("Sub") || op.equals("BatchNormalization")).findFirst().orElse("");
         boolean meanSet = false;
         boolean spreadSet = false;
         for (OnnxPlan.Use use : plan.constants()) {
             double[] values = ChannelMixer.remapConstants(model.constantValues(use.source()), use.view(), map);
             String op = use.node().getOpType();
             if (!options.stats().isEmpty()) {
-                if ((op.equals("Sub") || op.equals("BatchNormalization") && use.input() == 3) && !meanSet) {
-                    applyStats(values, use.view(), s -> s.mean());
-                    meanSet = op.equals("Sub");
-                } else if (op.equals("BatchNormalization") && use.input() == 4) {
-                    applyStats(values, use.view(), s -> s.std() * s.std());
-                } else if ((op.equals("Div") || op.equals("Mul")) && !spreadSet) {
-                    applyStats(values, use.view(), s -> op.equals("Div") ? s.std() : 1 / s.std());
+                if (first.equals("Sub") && op.equals("Sub") && !meanSet) {
+                    applyStats(values, use.view(), ChannelStats::mean);
+                    meanSet = true;
+                } else if (first.equals("Sub") && (op.equals("Div") || op.equals("Mul")) && !spreadSet) {
+                    applyStats(values, use.view(), st -> op.equals("Div") ? st.std() : 1 / st.std());
                     spreadSet = true;
+                } else if (first.equals("BatchNormalization") && op.equals("BatchNormalization") && !spreadSet) {
+                    if (use.input() == 3) {
+                        applyStats(values, use.view(), ChannelStats::mean);
+                    } else if (use.input() == 4) {
+                        applyStats(values, use.view(), st -> st.std() * st.std());
+                        spreadSet = true;
+                    }
                 }
             }
             put(use, values, "per-channel constants");
