@@ -39,9 +39,14 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
         return analysisOnly(input, channelIndependent, layer, config);
     }
 
+    /** The existing channels: {@code --from}, or the default for the count (RGB for 3). */
+    public ChannelLayout fromLayout(int oldChannels) {
+        return from != null ? from : ChannelLayout.defaultFor(oldChannels);
+    }
+
     /** The map for a model whose adapted input has {@code oldChannels} channels. */
     public ChannelMap channelMap(int oldChannels, String source) {
-        ChannelLayout old = from != null ? from : ChannelLayout.defaultFor(oldChannels);
+        ChannelLayout old = fromLayout(oldChannels);
         if (old.size() != oldChannels) {
             throw RechannelException.usage(source + ": --from " + old + " names " + old.size()
                     + " channels but the model's input has " + oldChannels);
@@ -52,11 +57,7 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
         ChannelLayout target = to;
         if (to.isNumbered()) {
             // a plain count keeps the old names for the channels that stay
-            List<String> names = new java.util.ArrayList<>();
-            for (int i = 0; i < to.size(); i++) {
-                names.add(i < old.size() ? old.name(i) : "c" + i);
-            }
-            target = new ChannelLayout(names);
+            target = old.resized(to.size());
         } else if (from == null && old.isNumbered()) {
             boolean overlap = to.names().stream().anyMatch(n -> old.indexOf(n) >= 0);
             boolean timm = inits.stream().anyMatch(r -> r.trim().equalsIgnoreCase("timm"));

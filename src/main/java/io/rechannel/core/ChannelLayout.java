@@ -82,6 +82,15 @@ public record ChannelLayout(List<String> names) {
         return count == 3 ? parse("RGB") : numbered(count);
     }
 
+    /** A layout of {@code count} channels: the first keep this layout's names, any added are named {@code cN}. */
+    public ChannelLayout resized(int count) {
+        List<String> resized = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            resized.add(i < names.size() ? names.get(i) : "c" + i);
+        }
+        return new ChannelLayout(resized);
+    }
+
     public int size() {
         return names.size();
     }

@@ -1,7 +1,6 @@
 package io.rechannel.keras;
 
 import io.rechannel.core.AdaptOptions;
-import io.rechannel.core.ChannelLayout;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.Inspection;
@@ -99,7 +98,4 @@ public final class KerasH5Format implements ModelFormat {
         return shapes;
     }
 
-    static ChannelLayout layoutOf(AdaptOptions options, int channels) {
-        return options.from() != null ? options.from() : ChannelLayout.defaultFor(channels);
-    }
 }

@@ -124,11 +124,8 @@ final class KerasVerifier {
             }
             return map;
         }
-        ChannelLayout from = KerasH5Format.layoutOf(options, oldCount);
-        List<String> names = new ArrayList<>();
-        for (int j = 0; j < newCount; j++) {
-            names.add(j < oldCount ? from.name(j) : "c" + j);
-        }
+        ChannelLayout from = options.fromLayout(oldCount);
+        ChannelLayout to = from.resized(newCount);
         KerasPlan.ViewedWeight old = before.mixed().stream().filter(w -> w.mixing() == KerasPlan.Mixing.MAP).findFirst().orElseThrow();
         KerasPlan.ViewedWeight updated = counterpart(after.mixed(), old);
         if (updated == null) {
@@ -138,10 +135,10 @@ final class KerasVerifier {
         if (old.layer().className().startsWith("SeparableConv")) {
             Composed a = compose(original.store(), before, old);
             Composed b = compose(adapted.store(), after, updated);
-            return Verifier.recover(a.kernel(), a.view(), b.kernel(), b.view(), from, new ChannelLayout(names));
+            return Verifier.recover(a.kernel(), a.view(), b.kernel(), b.view(), from, to);
         }
         return Verifier.recover(original.store().read(old.weight()), old.view(), adapted.store().read(updated.weight()),
-                updated.view(), from, new ChannelLayout(names));
+                updated.view(), from, to);
     }
 
     private KerasPlan.ViewedWeight counterpart(List<KerasPlan.ViewedWeight> candidates, KerasPlan.ViewedWeight old) {

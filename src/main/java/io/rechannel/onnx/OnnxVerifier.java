@@ -98,18 +98,15 @@ final class OnnxVerifier {
             }
             return map;
         }
-        ChannelLayout from = options.from() != null ? options.from() : ChannelLayout.defaultFor(before.channels());
-        List<String> names = new ArrayList<>();
-        for (int j = 0; j < after.channels(); j++) {
-            names.add(j < before.channels() ? from.name(j) : "c" + j);
-        }
+        ChannelLayout from = options.fromLayout(before.channels());
+        ChannelLayout to = from.resized(after.channels());
         OnnxPlan.Use old = before.weights().get(0);
         OnnxPlan.Use updated = counterpart(after.weights(), old);
         if (updated == null) {
             throw RechannelException.inexact(adapted + ": node '" + old.consumer().node().id() + "' does not read the input");
         }
         return Verifier.recover(before.model().constantValues(old.source()), old.view(),
-                after.model().constantValues(updated.source()), updated.view(), from, new ChannelLayout(names));
+                after.model().constantValues(updated.source()), updated.view(), from, to);
     }
 
     private OnnxPlan.Use counterpart(List<OnnxPlan.Use> uses, OnnxPlan.Use old) {
