@@ -103,6 +103,20 @@ class LauncherTest {
     }
 
     @Test
+    void withJsonTheCrashIsOneJsonLine() throws Exception {
+        Path model = Files.copy(Path.of("examples/tiny_vgg.h5"), user.resolve("odd \"name\\.h5"));
+        TestSupport.Run run = launch("crash", model.getFileName().toString(), "model_rgby.h5", "--json");
+        assertEquals(4, run.exitCode(), run.err());
+        assertEquals(1, run.err().lines().count(), run.err());
+        var error = new com.fasterxml.jackson.databind.ObjectMapper().readTree(run.err());
+        assertEquals("the native library crashed while reading odd \"name\\.h5; the file is probably damaged;"
+                + " no output was written", error.get("error").asText());
+        assertEquals("malformed_file", error.get("kind").asText());
+        assertEquals(4, error.get("exitCode").asInt());
+        assertEquals(List.of(model.getFileName().toString()), names(user));
+    }
+
+    @Test
     void withDebugTheCrashReportGoesToTheTemporaryFolder() throws Exception {
         Files.copy(Path.of("examples/tiny_vgg.h5"), user.resolve("model.h5"));
         TestSupport.Run run = launch("crash", "model.h5", "model_rgby.h5", "--debug");
