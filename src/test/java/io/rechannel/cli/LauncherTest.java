@@ -4,8 +4,12 @@ import io.rechannel.TestSupport;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
+import java.io.BufferedReader;
 import java.io.File;
+import java.io.InputStreamReader;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -130,22 +134,23 @@ class LauncherTest {
         assertTrue(reports.get(0).matches("rechannel_hs_err_pid\\d+\\.log"), reports.toString());
     }
 
-    @Test
-    void whatARunKilledWithSignal9StagedIsRemoved() throws Exception {
+    @ParameterizedTest
+    @CsvSource({"9, killed: the launcher removes it", "15, stopped: the JVM's shutdown hook removes it"})
+    void whatAStoppedRunStagedIsRemoved(int signal, String how) throws Exception {
         Files.copy(Path.of("examples/tiny_vgg.h5"), user.resolve("model.h5"));
         ProcessBuilder builder = new ProcessBuilder("sh", checkout.resolve("bin/rechannel").toString(), "stage", "model.h5",
                 "model_rgby.h5").directory(user.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD);
         builder.environment().put("TMPDIR", tmp.toString());
         Process launcher = builder.start();
-        String staged = new java.io.BufferedReader(new java.io.InputStreamReader(launcher.getInputStream())).readLine();
+        String staged = new BufferedReader(new InputStreamReader(launcher.getInputStream())).readLine();
         assertTrue(staged != null && staged.startsWith("staged .rechannel-"), staged);
         assertTrue(Files.isDirectory(user.resolve(staged.substring("staged ".length()))));
         ProcessHandle jvm = launcher.toHandle().children().findFirst().orElseThrow();
-        assertTrue(jvm.destroyForcibly());
+        assertTrue(signal == 9 ? jvm.destroyForcibly() : jvm.destroy());
         assertTrue(launcher.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(128 + 9, launcher.exitValue());
-        assertEquals(List.of("model.h5"), names(user));
-        assertEquals(List.of(), names(tmp));
+        assertEquals(128 + signal, launcher.exitValue(), how);
+        assertEquals(List.of("model.h5"), names(user), how);
+        assertEquals(List.of(), names(tmp), how);
     }
 
     @Test
