@@ -33,6 +33,13 @@ class AtomicOutputTest {
         }
     }
 
+    /** The target holds the new content with {@code mode}, beside the input and nothing else. */
+    private static void assertNewWithMode(Path target, String mode) throws IOException {
+        assertEquals("new", Files.readString(target));
+        assertEquals(mode, PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
+        assertEquals(List.of("model.bin", "out.bin"), names(target.getParent()));
+    }
+
     private static Path input(Path dir) throws IOException {
         return Files.writeString(dir.resolve("model.bin"), "the model");
     }
@@ -49,9 +56,7 @@ class AtomicOutputTest {
             Files.writeString(out.path(), "new");
             out.commit();
         }
-        assertEquals("new", Files.readString(target));
-        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
-        assertEquals(List.of("model.bin", "out.bin"), names(dir));
+        assertNewWithMode(target, "rw-r--r--");
     }
 
     @Test
@@ -109,9 +114,7 @@ class AtomicOutputTest {
             Files.writeString(out.path(), "new");
             out.commit();
         }
-        assertEquals("new", Files.readString(target));
-        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
-        assertEquals(List.of("model.bin", "out.bin"), names(dir));
+        assertNewWithMode(target, "rw-r-----");
     }
 
     @Test
