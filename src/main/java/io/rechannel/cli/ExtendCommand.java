@@ -5,6 +5,9 @@ import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.ModelFormat;
 import io.rechannel.format.ModelFormats;
+import io.rechannel.format.OutputCheck;
+import io.rechannel.format.RunRecord;
+import io.rechannel.format.VerifyResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -14,6 +17,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "extend", mixinStandardHelpOptions = true,
@@ -32,7 +36,8 @@ final class ExtendCommand implements Callable<Integer> {
     @Option(names = "--drop-optimizer", description = "Remove saved optimizer state instead of adapting it.")
     boolean dropOptimizer;
 
-    @Option(names = "--verify", description = "Verify the written model numerically (as the verify command).")
+    @Option(names = "--verify", description = "Verify the new model numerically (as the verify command) before it is written under OUT;"
+            + " when verification fails, nothing is written.")
     boolean verify;
 
     @Mixin
@@ -50,12 +55,20 @@ final class ExtendCommand implements Callable<Integer> {
             throw RechannelException.usage("--to is required: the channels the new model takes (e.g. --to RGBY)");
         }
         AdaptOptions adapt = map.toOptions(options, dropOptimizer);
+        RunRecord.reading(model);
         ModelFormat format = ModelFormats.forFile(model);
-        AdaptResult result = format.extend(model, output, force, adapt);
-        if (verify) {
-            result = result.withVerification(format.verify(model, output, adapt));
-        }
         PrintWriter out = spec.commandLine().getOut();
+        VerifyResult[] proof = new VerifyResult[1];
+        // verification runs on the finished file before it is committed: a model that fails it never appears
+        OutputCheck check = !verify ? OutputCheck.NONE : written -> {
+            proof[0] = format.verify(model, written, adapt).withAdapted(output.toString());
+            if (!proof[0].passed()) {
+                print(out, proof[0]);
+                throw RechannelException.inexact(output + ": not written: verification found a difference ("
+                        + firstDifference(proof[0]) + ")");
+            }
+        };
+        AdaptResult result = format.extend(model, output, force, adapt, check).withVerification(proof[0]);
         if (options.json) {
             Output.json(out, result);
         } else {
@@ -64,10 +77,27 @@ final class ExtendCommand implements Callable<Integer> {
             result.changes().forEach(change -> out.println("  " + change));
             result.notes().forEach(note -> out.println("note: " + note));
             if (result.verification() != null) {
-                VerifyCommand.print(out, result.verification());
+                print(out, result.verification());
             }
         }
-        return result.verification() == null || result.verification().passed() ? 0
-                : RechannelException.Kind.INEXACT.exitCode();
+        return 0;
+    }
+
+    private void print(PrintWriter out, VerifyResult proof) {
+        if (options.json) {
+            Output.json(out, proof);
+        } else {
+            VerifyCommand.print(out, proof);
+        }
+    }
+
+    private static String firstDifference(VerifyResult proof) {
+        if (!proof.problems().isEmpty()) {
+            return proof.problems().get(0);
+        }
+        return proof.layers().stream().filter(check -> !check.passed()).findFirst()
+                .map(check -> String.format(Locale.ROOT, "%s %s: max |difference| %.3g, relative %.3g", check.layer(),
+                        check.weight(), check.maxAbsDifference(), check.maxRelativeDifference()))
+                .orElse("see the report");
     }
 }

@@ -3,6 +3,7 @@ package io.rechannel.cli;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormats;
+import io.rechannel.format.RunRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
@@ -28,6 +29,7 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        RunRecord.reading(model);
         Inspection inspection = ModelFormats.forFile(model).inspect(model,
                 AdaptOptions.analysisOnly(options.input, options.channelIndependent, options.layer, options.config));
         PrintWriter out = spec.commandLine().getOut();

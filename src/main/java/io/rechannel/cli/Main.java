@@ -1,15 +1,23 @@
 package io.rechannel.cli;
 
 import io.rechannel.core.RechannelException;
+import io.rechannel.format.AtomicOutput;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * The {@code rechannel} command. Exit codes: 0 success; 1 unexpected internal error; 2 bad arguments;
- * 3 file cannot be read or written; 4 malformed file; 5 unsupported model feature; 6 a layer's channel
- * behaviour is unknown; 7 the adaptation cannot be exact or verification failed.
+ * 3 file cannot be read or written; 4 malformed file (also when a native library crashes reading it:
+ * {@code bin/rechannel} reports that); 5 unsupported model feature; 6 a layer's channel behaviour is
+ * unknown; 7 the adaptation cannot be exact or verification failed.
  */
 @Command(name = "rechannel", mixinStandardHelpOptions = true, version = "rechannel 0.1.0",
         description = "Adapt pretrained vision models to a different number or meaning of input channels.",
@@ -20,14 +28,23 @@ import java.io.PrintWriter;
             " 1:unexpected internal error",
             " 2:bad arguments",
             " 3:a file cannot be read or written (missing input, existing output without --force)",
-            " 4:malformed or damaged model file",
+            " 4:malformed or damaged model file (also: the native library crashed reading it)",
             " 5:a model feature rechannel does not support",
             " 6:a layer's channel behaviour cannot be read from the model",
             " 7:the adaptation cannot be exact, or verification found a difference"})
-public final class Main {
+public final class Main implements Runnable {
+
+    @Spec
+    CommandSpec spec;
 
     public static void main(String[] args) {
         System.exit(commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args));
+    }
+
+    /** Without a command: a usage error. */
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: inspect, extend or verify");
     }
 
     /** The configured command line, writing to the given streams (tests capture them). */
@@ -35,6 +52,13 @@ public final class Main {
         CommandLine cli = new CommandLine(new Main());
         cli.setOut(out);
         cli.setErr(err);
+        cli.setParameterExceptionHandler((e, args) -> {
+            String help = e.getCommandLine().getCommandSpec().qualifiedName();
+            String message = e.getMessage().strip().replaceAll("\\s*\\R\\s*", " ") + suggestion(e)
+                    + "; see '" + help + " --help'";
+            report(cli.getErr(), Arrays.asList(args).contains("--json"), message, "usage", CommandLine.ExitCode.USAGE);
+            return CommandLine.ExitCode.USAGE;
+        });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             CommandLine.ParseResult sub = parseResult.subcommand();
             boolean debug = sub != null && sub.hasMatchedOption("--debug");
@@ -43,18 +67,33 @@ public final class Main {
             if (debug) {
                 e.printStackTrace(errors);
             }
-            String kind = e instanceof RechannelException r ? r.kind().name().toLowerCase(java.util.Locale.ROOT) : "internal";
+            String kind = e instanceof RechannelException r ? r.kind().name().toLowerCase(Locale.ROOT) : "internal";
             int code = e instanceof RechannelException r ? r.kind().exitCode() : 1;
-            String message = e instanceof RechannelException ? e.getMessage()
+            String message = e instanceof RechannelException ? AtomicOutput.withoutScratchNames(e.getMessage())
                     : "internal error: " + e + (debug ? "" : " (run with --debug for details)");
-            if (json) {
-                // scripts asking for JSON get their error as one JSON line too
-                Output.jsonLine(errors, java.util.Map.of("error", message, "kind", kind, "exitCode", code));
-            } else {
-                errors.println("rechannel: " + message);
-            }
+            report(errors, json, message, kind, code);
             return code;
         });
         return cli;
+    }
+
+    /** One line: plain, or JSON for scripts that asked for JSON. */
+    private static void report(PrintWriter errors, boolean json, String message, String kind, int code) {
+        if (json) {
+            Map<String, Object> error = new LinkedHashMap<>();
+            error.put("error", message);
+            error.put("kind", kind);
+            error.put("exitCode", code);
+            Output.jsonLine(errors, error);
+        } else {
+            errors.println("rechannel: " + message);
+        }
+    }
+
+    private static String suggestion(CommandLine.ParameterException e) {
+        if (e instanceof CommandLine.UnmatchedArgumentException unmatched && !unmatched.getSuggestions().isEmpty()) {
+            return " (did you mean " + String.join(" or ", unmatched.getSuggestions()) + "?)";
+        }
+        return "";
     }
 }

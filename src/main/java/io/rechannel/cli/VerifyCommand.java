@@ -2,6 +2,7 @@ package io.rechannel.cli;
 
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.ModelFormats;
+import io.rechannel.format.RunRecord;
 import io.rechannel.format.VerifyResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -36,6 +37,8 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        RunRecord.reading(original);
+        RunRecord.reading(adapted);
         VerifyResult result = ModelFormats.forFile(original).verify(original, adapted, map.toOptions(options, false));
         PrintWriter out = spec.commandLine().getOut();
         if (options.json) {

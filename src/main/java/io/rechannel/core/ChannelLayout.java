@@ -51,7 +51,8 @@ public record ChannelLayout(List<String> names) {
             return new ChannelLayout(names);
         }
         if (s.matches("\\d+")) {
-            int count = Integer.parseInt(s);
+            // any number of digits: one past the limit stands for every larger count
+            int count = new java.math.BigInteger(s).min(java.math.BigInteger.valueOf(4097)).intValueExact();
             if (count < 1 || count > 4096) {
                 throw RechannelException.usage("channel count must be between 1 and 4096, got " + s);
             }

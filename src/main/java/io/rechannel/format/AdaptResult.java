@@ -9,4 +9,9 @@ public record AdaptResult(String input, String output, String from, String to, L
     public AdaptResult withVerification(VerifyResult result) {
         return new AdaptResult(input, output, from, to, rules, changes, notes, result);
     }
+
+    /** The same result for the output named {@code name}. */
+    public AdaptResult withOutput(String name) {
+        return new AdaptResult(input, name, from, to, rules, changes, notes, verification);
+    }
 }

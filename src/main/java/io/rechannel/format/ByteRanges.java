@@ -1,5 +1,6 @@
 package io.rechannel.format;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 
@@ -25,7 +26,7 @@ public final class ByteRanges {
             long step = progress == Progress.NONE ? count - done : Math.min(STEP, count - done);
             long n = source.transferTo(from + done, step, target.position(to + done));
             if (n <= 0) {
-                throw new IOException("source ends " + (count - done) + " bytes early");
+                throw new EOFException("source ends " + (count - done) + " bytes early");
             }
             done += n;
             progress.advance(n);

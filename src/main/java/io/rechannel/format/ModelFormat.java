@@ -3,6 +3,7 @@ package io.rechannel.format;
 import io.rechannel.core.AdaptOptions;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * One model file format. Implementations are found with {@link java.util.ServiceLoader}; finding one
@@ -16,6 +17,14 @@ public interface ModelFormat {
     /** True when this format reads the file (by its first bytes and name). */
     boolean accepts(Path file);
 
+    /**
+     * The files the model {@code file} consists of, the model file first: for most formats the file
+     * itself; an ONNX model adds its external-data files. An output may never be one of them.
+     */
+    default List<Path> parts(Path file) {
+        return List.of(file);
+    }
+
     /** Describes the model: inputs, the layers that depend on their channels, preprocessing. */
     Inspection inspect(Path file, AdaptOptions options);
 
@@ -24,6 +33,17 @@ public interface ModelFormat {
      * modified; an existing output is replaced only when {@code overwrite}.
      */
     AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options);
+
+    /**
+     * As {@link #extend(Path, Path, boolean, AdaptOptions)}, running {@code beforeCommit} on the finished
+     * output before it appears: when the check throws (a verification that finds a difference), nothing is
+     * written under {@code output} or beside it. The output may be none of the input's {@link #parts}
+     * (nor the {@code --config} file), and without {@code overwrite} no file is replaced, even one created
+     * while the model was written.
+     */
+    default AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options, OutputCheck beforeCommit) {
+        return CheckedExtend.run(this, input, output, overwrite, options, beforeCommit);
+    }
 
     /** Proves numerically that {@code adapted} is {@code original} with its input channels mapped. */
     VerifyResult verify(Path original, Path adapted, AdaptOptions options);

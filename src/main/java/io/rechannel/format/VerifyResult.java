@@ -18,6 +18,13 @@ public record VerifyResult(String original, String adapted, String from, String 
         this(original, adapted, from, to, rules, layers, identicalTensors, problems, List.of());
     }
 
+    /** The same result for the adapted model named {@code name} (checked under a scratch name before it was committed). */
+    public VerifyResult withAdapted(String name) {
+        return new VerifyResult(original, name, from, to, rules, layers, identicalTensors,
+                problems.stream().map(AtomicOutput::withoutScratchNames).toList(),
+                notes.stream().map(AtomicOutput::withoutScratchNames).toList());
+    }
+
     public boolean passed() {
         return problems.isEmpty() && layers.stream().allMatch(LayerCheck::passed);
     }

@@ -34,6 +34,22 @@ public final class OnnxFormat implements ModelFormat {
         return file.getFileName().toString().toLowerCase().endsWith(".onnx");
     }
 
+    /** The model file and the external-data files it references. */
+    @Override
+    public List<Path> parts(Path file) {
+        return parts(OnnxFile.read(file));
+    }
+
+    private static List<Path> parts(OnnxFile file) {
+        Set<Path> parts = new LinkedHashSet<>(List.of(file.path()));
+        for (OnnxFile.TensorInfo info : file.initializers().values()) {
+            if (info.isExternal()) {
+                parts.add(file.externalPath(info));
+            }
+        }
+        return List.copyOf(parts);
+    }
+
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
         OnnxModel model = OnnxModel.of(OnnxFile.read(file));
@@ -97,12 +113,13 @@ public final class OnnxFormat implements ModelFormat {
             }
         }
         List<AtomicOutput> dataFiles = new ArrayList<>();
-        try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
+        List<Path> parts = parts(file);
+        try (AtomicOutput out = AtomicOutput.create(parts, output, overwrite)) {
             int k = 0;
             for (String location : locations) {
                 String name = output.getFileName() + (locations.size() == 1 ? ".data" : "." + (k++) + ".data");
                 Path data = input.toAbsolutePath().getParent().resolve(location);
-                AtomicOutput copy = AtomicOutput.create(data, output.toAbsolutePath().resolveSibling(name), overwrite);
+                AtomicOutput copy = AtomicOutput.create(parts, output.toAbsolutePath().resolveSibling(name), overwrite);
                 dataFiles.add(copy);
                 copy.copyFrom(data);
                 edits.locations.put(location, name);
