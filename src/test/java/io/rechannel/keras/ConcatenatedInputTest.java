@@ -28,14 +28,15 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Keras models whose raw input is read directly and through {@code Concatenate}s (the issue's model, channels_first,
- * the input twice and behind BatchNormalization/ReLU in nested concatenations, a nested backbone), made with the real
- * Keras (fixtures/graph/make_keras_concat.py). Every adapted file must load in the real Keras and compute what the
- * original computes: with {@code Y=0} on the old channels, for a reordering on the reordered input.
+ * the input twice and behind BatchNormalization/ReLU in nested concatenations, a nested backbone, keras.ops.concatenate),
+ * made with the real Keras (fixtures/graph/make_keras_concat.py). Every adapted file must load in the real Keras and
+ * compute what the original computes: with {@code Y=0} on the old channels, for a reordering on the reordered input.
  */
 class ConcatenatedInputTest {
 
     private static final Path FIXTURES = Path.of("src/test/resources/fixtures/graph");
-    private static final List<String> MODELS = List.of("concat_input", "concat_channels_first", "concat_general", "concat_nested");
+    private static final List<String> MODELS = List.of("concat_input", "concat_channels_first", "concat_general", "concat_nested",
+            "concat_ops");
 
     @TempDir
     static Path dir;
