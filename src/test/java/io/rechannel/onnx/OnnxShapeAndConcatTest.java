@@ -74,7 +74,8 @@ class OnnxShapeAndConcatTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"concat_input, 16", "concat_general, 16", "vit_patch_embedding, 32", "shape_slices, 8"})
+    @CsvSource({"concat_input, 16", "concat_general, 16", "concat_general_shapes, 16", "vit_patch_embedding, 32",
+        "shape_slices, 8"})
     void adaptedModelComputesTheOriginalOnTheOldChannels(String name, int size, @TempDir Path dir) throws Exception {
         Path out = extend(name, dir, "--to", "RGBY", "--init", "Y=0");
         checkedByOnnx(out);
@@ -116,6 +117,19 @@ class OnnxShapeAndConcatTest {
                 }
             }
         }
+    }
+
+    /** Every recorded shape that holds the input's channels grows by one per slice; the others stay. */
+    @Test
+    void recordedShapesGrowByTheAddedChannelsOfEachSlice(@TempDir Path dir) {
+        Path out = extend("concat_general_shapes", dir, "--to", "RGBY", "--init", "Y=0");
+        java.util.Map<String, Long> channels = new java.util.TreeMap<>();
+        for (var info : OnnxFile.read(out).valueInfos()) {
+            channels.put(info.getName(), OnnxModel.shape(info)[1]);
+        }
+        assertEquals(java.util.Map.of("/conv_a/Conv_output_0", 4L, "/Concat_output_0", 8L, "/bn/BatchNormalization_output_0", 4L,
+                "/Relu_output_0", 4L, "/Concat_1_output_0", 16L, "/conv_c/Conv_output_0", 6L, "/conv_d/Conv_output_0", 5L),
+                channels);
     }
 
     @ParameterizedTest
