@@ -54,6 +54,11 @@ public record AxisView(long outer, int axisLength, long inner, int offset, int c
         }
     }
 
+    /** The same tensor with only the first {@code channels} channels of the segment in view. */
+    public AxisView firstChannels(int channels) {
+        return new AxisView(outer, axisLength, inner, offset, channels);
+    }
+
     /** The same view after the segment grows or shrinks to {@code newCount} channels. */
     public AxisView withCount(int newCount) {
         return new AxisView(outer, axisLength - count + newCount, inner, offset, newCount);

@@ -198,6 +198,49 @@ public final class ChannelMap {
         return w;
     }
 
+    /**
+     * This map applied to several slices of one axis at once (a layer reading a concatenation that holds the
+     * input more than once): old channels {@code [0, span)} hold a copy of the input at each of {@code starts}
+     * (ascending, the first 0), and the channels between copies belong to other tensors, which the result keeps
+     * (identity rows, kept by name). The copies' channels are named {@code R}, {@code R#1}, ... and the others
+     * {@code ~p}, so per-channel constants and optimizer state follow the same rules as for one slice.
+     */
+    public ChannelMap onSlices(int[] starts, int span) {
+        int n = from.size();
+        int grow = to.size() - n;
+        int newSpan = span + starts.length * grow;
+        List<String> oldNames = new ArrayList<>();
+        List<String> newNames = new ArrayList<>();
+        double[][] big = new double[newSpan][span];
+        boolean[] bigFresh = new boolean[newSpan];
+        int slice = 0;
+        for (int p = 0; p < span; ) {
+            int row = newNames.size();
+            if (slice < starts.length && p == starts[slice]) {
+                String suffix = slice == 0 ? "" : "#" + slice;
+                for (int i = 0; i < n; i++) {
+                    oldNames.add(from.name(i) + suffix);
+                }
+                for (int j = 0; j < to.size(); j++) {
+                    newNames.add(to.name(j) + suffix);
+                    System.arraycopy(matrix[j], 0, big[row + j], p, n);
+                    bigFresh[row + j] = fresh[j];
+                }
+                p += n;
+                slice++;
+            } else {
+                oldNames.add("~" + p);
+                newNames.add("~" + p);
+                big[row][p] = 1;
+                p++;
+            }
+        }
+        if (slice != starts.length || newNames.size() != newSpan) {
+            throw new IllegalArgumentException("slices " + Arrays.toString(starts) + " do not fit a span of " + span);
+        }
+        return new ChannelMap(new ChannelLayout(oldNames), new ChannelLayout(newNames), big, bigFresh, seed, rules);
+    }
+
     private static double[][] deepCopy(double[][] m) {
         double[][] copy = new double[m.length][];
         for (int i = 0; i < m.length; i++) {

@@ -5,6 +5,8 @@ import io.rechannel.core.RechannelException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +27,8 @@ public final class ChannelAnalysis {
     private final ChannelAxis defaultAxis;
     /** The input's channel axis, once the input or a layer reading it directly has said. */
     private ChannelAxis inputAxis;
+    /** False while the caller does not know the input's channel count (a first pass to find the axis). */
+    private boolean channelsKnown;
 
     /**
      * @param source              what to name in messages (the file)
@@ -66,9 +70,13 @@ public final class ChannelAnalysis {
     public ChannelDependency analyse(Node input, int channels) {
         Map<String, Segment> carried = new LinkedHashMap<>();
         inputAxis = input.channelAxis();
+        channelsKnown = channels > 0;
         List<Consumer> consumers = new ArrayList<>();
         List<Consumer> constants = new ArrayList<>();
+        List<Consumer> dimensions = new ArrayList<>();
         List<String> opaque = new ArrayList<>();
+        Set<String> done = new HashSet<>();
+        Set<String> waiting = new LinkedHashSet<>();
         carried.put(input.id(), new Segment(input.channelAxis(), 0, channels, false));
 
         Deque<String> work = new ArrayDeque<>();
@@ -77,14 +85,21 @@ public final class ChannelAnalysis {
             String id = work.poll();
             for (ModelGraph.Use use : graph.usesOf(id)) {
                 Node node = use.node();
-                if (carried.containsKey(node.id()) || consumers.stream().anyMatch(c -> c.node() == node)) {
+                if (done.contains(node.id())) {
                     continue;
                 }
                 // a node with several inputs is handled once all of its carrying inputs are known
                 if (!allCarryingInputsKnown(node, carried)) {
+                    waiting.add(node.id());
                     continue;
                 }
+                done.add(node.id());
+                waiting.remove(node.id());
                 Segment in = carried.get(node.inputs().get(use.position()));
+                if (node.role() == NodeRole.DIMENSIONS) {
+                    dimensions.add(new Consumer(node, use.position(), resolveAxis(node, in)));
+                    continue;
+                }
                 Segment out = step(node, use.position(), in, carried, consumers, constants, opaque);
                 if (out != null) {
                     carried.put(node.id(), out);
@@ -99,6 +114,11 @@ public final class ChannelAnalysis {
                     + " If it treats every channel alike (e.g. x/255 - 0.5), pass --channel-independent "
                     + opaque.get(0).replaceAll(" .*", "").replace("'", ""));
         }
+        if (!waiting.isEmpty()) {
+            String id = waiting.iterator().next();
+            throw RechannelException.unsupported(source + ": layer '" + id + "' (" + graph.node(id).type()
+                    + ") combines the input's channels with a tensor whose channels rechannel cannot follow");
+        }
         if (consumers.isEmpty()) {
             throw RechannelException.unsupported(source + ": no convolution or dense layer reads input '"
                     + input.id() + "'; nothing depends on its channels");
@@ -106,9 +126,12 @@ public final class ChannelAnalysis {
         ChannelAxis axis = inputAxis != null ? inputAxis : defaultAxis;
         // tensors no layer spoke for (the input itself, padding, ...) lie before any transpose: the input's axis
         carried.replaceAll((id, segment) -> segment.axis() == null ? segment.withAxis(axis) : segment);
-        consumers.replaceAll(c -> c.segment().axis() == null ? new Consumer(c.node(), c.position(), c.segment().withAxis(axis)) : c);
-        constants.replaceAll(c -> c.segment().axis() == null ? new Consumer(c.node(), c.position(), c.segment().withAxis(axis)) : c);
-        return new ChannelDependency(input.id(), axis, consumers, constants, carried);
+        java.util.function.UnaryOperator<Consumer> resolve = c -> c.segment().axis() == null
+                ? new Consumer(c.node(), c.position(), c.segment().withAxis(axis)) : c;
+        consumers.replaceAll(resolve);
+        constants.replaceAll(resolve);
+        dimensions.replaceAll(resolve);
+        return new ChannelDependency(input.id(), axis, consumers, constants, carried, dimensions);
     }
 
     private boolean allCarryingInputsKnown(Node node, Map<String, Segment> carried) {
@@ -117,23 +140,29 @@ public final class ChannelAnalysis {
         }
         // an input that is itself downstream of the adapted input but not reached yet makes us wait
         for (String in : node.inputs()) {
-            if (!carried.containsKey(in) && dependsOnCarried(in, carried, new java.util.HashSet<>())) {
+            if (!carried.containsKey(in) && carriesChannels(in, carried)) {
                 return false;
             }
         }
         return true;
     }
 
-    private boolean dependsOnCarried(String id, Map<String, Segment> carried, Set<String> seen) {
-        if (carried.containsKey(id)) {
-            return true;
-        }
-        if (!seen.add(id)) {
-            return false;
-        }
-        for (String in : graph.node(id).inputs()) {
-            if (dependsOnCarried(in, carried, seen)) {
+    /**
+     * Whether a tensor will carry the input's channels: it is reached from a carrying tensor through layers that
+     * pass channels on. A layer that mixes channels (a convolution) or reads only dimensions ends the path: its
+     * output holds new features, whatever its input was.
+     */
+    private boolean carriesChannels(String id, Map<String, Segment> carried) {
+        Set<String> seen = new HashSet<>();
+        Deque<String> open = new ArrayDeque<>(List.of(id));
+        while (!open.isEmpty()) {
+            String next = open.pop();
+            if (carried.containsKey(next)) {
                 return true;
+            }
+            Node node = graph.node(next);
+            if (seen.add(next) && node.role() != NodeRole.MIXES_CHANNELS && node.role() != NodeRole.DIMENSIONS) {
+                open.addAll(node.inputs());
             }
         }
         return false;
@@ -171,12 +200,12 @@ public final class ChannelAnalysis {
                 // so channels vary fastest in its output; otherwise the order follows the tensor's layout
                 ChannelAxis known = axisIn.axis() != null ? axisIn.axis() : inputAxis != null ? inputAxis : defaultAxis;
                 ChannelAxis order = node.channelAxis() == ChannelAxis.FIRST ? ChannelAxis.LAST : known;
-                return new Segment(order, axisIn.offset(), axisIn.total(), true);
+                return new Segment(order, axisIn.offsets(), axisIn.total(), true);
             }
             case ELEMENTWISE -> {
                 for (String other : node.inputs()) {
                     Segment s = carried.get(other);
-                    if (s == null || s.offset() != in.offset() || s.total() != in.total()) {
+                    if (s == null || !s.offsets().equals(in.offsets()) || s.total() != in.total()) {
                         throw new RechannelException(RechannelException.Kind.AMBIGUOUS_CHANNELS, source + ": layer '"
                                 + node.id() + "' (" + node.type() + ") combines the input's channels with '" + other
                                 + "', which does not carry them the same way; rechannel cannot adapt it exactly");
@@ -245,7 +274,7 @@ public final class ChannelAnalysis {
                     throw RechannelException.unsupported(source + ": layer '" + node.id() + "' moves the channels to axis "
                             + to + " of " + rank);
                 }
-                return new Segment(moved, in.offset(), in.total(), false);
+                return new Segment(moved, in.offsets(), in.total(), false);
             }
         }
         throw RechannelException.malformed(source + ": layer '" + node.id() + "' has an invalid permutation");
@@ -260,47 +289,51 @@ public final class ChannelAnalysis {
         return -1;
     }
 
+    /**
+     * Concatenation along the channel axis places each input's channels after those of the inputs before it; every
+     * slice of the adapted input in any carrying input moves by that base. Along another axis, every input must
+     * carry the channels the same way.
+     */
     private Segment concat(Node node, Segment in, Map<String, Segment> carried) {
-        int rank = node.inputShape(0).map(s -> s.length).orElse(-1);
+        int rank = -1;
+        for (int k = 0; k < node.inputs().size() && rank < 0; k++) {
+            rank = node.inputShape(k).map(shape -> shape.length).orElse(-1);
+        }
         ChannelAxis concatAxis = ChannelAxis.ofIndex(node.concatAxis() == null ? -1 : node.concatAxis(), rank);
         ChannelAxis channelAxis = in.axis() != null ? in.axis() : inputAxis != null ? inputAxis : defaultAxis;
-        List<Integer> carrying = new ArrayList<>();
-        for (int k = 0; k < node.inputs().size(); k++) {
-            if (carried.containsKey(node.inputs().get(k))) {
-                carrying.add(k);
-            }
+        List<Segment> parts = new ArrayList<>();
+        for (String input : node.inputs()) {
+            parts.add(carried.get(input));
         }
-        if (concatAxis != channelAxis || in.flattened()) {
-            if (carrying.size() == node.inputs().size()) {
+        if (concatAxis != channelAxis || parts.stream().anyMatch(p -> p != null && p.flattened())) {
+            if (parts.stream().allMatch(p -> p != null && p.offsets().equals(in.offsets()) && p.total() == in.total()
+                    && p.flattened() == in.flattened())) {
                 return in;
             }
             throw RechannelException.unsupported(source + ": layer '" + node.id()
                     + "' concatenates the input with other tensors along a non-channel axis");
         }
-        if (carrying.size() > 1) {
-            throw RechannelException.unsupported(source + ": layer '" + node.id()
-                    + "' concatenates the input's channels more than once; rechannel cannot adapt it");
+        if (!channelsKnown) {
+            // placed once the input's channel count is known; a first pass only looks for the axis and direct readers
+            return new Segment(channelAxis, -1, -1, false);
         }
-        int offset = 0;
-        int total = 0;
-        for (int k = 0; k < node.inputs().size(); k++) {
-            Segment s = carried.get(node.inputs().get(k));
-            int channels;
-            if (s != null) {
-                offset += k == carrying.get(0) ? s.offset() : 0;
-                channels = s.total();
-            } else {
-                channels = node.inputShape(k).map(shape -> (int) shape[channelAxis.index(shape.length)]).orElse(-1);
-                if (channels < 0 && k < carrying.get(0)) {
+        List<Integer> offsets = new ArrayList<>();
+        int base = 0;
+        for (int k = 0; k < parts.size(); k++) {
+            Segment part = parts.get(k);
+            int channels = part != null ? part.total()
+                    : node.inputShape(k).map(shape -> (int) shape[channelAxis.index(shape.length)]).orElse(-1);
+            if (part != null) {
+                if (base < 0) {
                     throw RechannelException.unsupported(source + ": layer '" + node.id() + "' concatenates input "
-                            + (k + 1) + " before the adapted channels and the model does not record its channel count");
+                            + (k + 1) + " after a tensor whose channel count the model does not record");
+                }
+                for (int offset : part.offsets()) {
+                    offsets.add(base + offset);
                 }
             }
-            if (k < carrying.get(0)) {
-                offset += channels;
-            }
-            total = total < 0 || channels < 0 ? -1 : total + channels;
+            base = base < 0 || channels < 0 ? -1 : base + channels;
         }
-        return new Segment(channelAxis, offset, total, false);
+        return new Segment(channelAxis, offsets, base, false);
     }
 }

@@ -11,7 +11,8 @@ import java.util.Map;
  * @param consumers   layers whose weights are mixed by the channel map
  * @param constants   per-channel layers between the input and the consumers, in order from the input
  * @param tensors     every node whose output carries the input's channels (the input included), with where
+ * @param dimensions  nodes reading only the dimensions of a tensor that carries the channels (ONNX Shape, Size)
  */
 public record ChannelDependency(String input, ChannelAxis axis, List<Consumer> consumers,
-                                List<Consumer> constants, Map<String, Segment> tensors) {
+                                List<Consumer> constants, Map<String, Segment> tensors, List<Consumer> dimensions) {
 }

@@ -18,6 +18,11 @@ public enum NodeRole {
     TRANSPOSE,
     /** Folds spatial and channel axes into one feature axis. */
     FLATTEN,
+    /**
+     * Reads only the dimensions of its input (ONNX {@code Shape}, {@code Size}): its output carries no channels, but
+     * whatever uses the channel count depends on them; the format checks its users.
+     */
+    DIMENSIONS,
     /** A model nested inside another; its inner nodes are part of the graph and this node only forwards. */
     NESTED_MODEL,
     /** Behaviour that cannot be read from the model (Lambda, custom layers): the analysis stops here. */

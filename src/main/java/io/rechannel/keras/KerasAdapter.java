@@ -52,7 +52,8 @@ public final class KerasAdapter {
         for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
             double[] old = store.read(mixed.weight());
             long seed = map.seed() ^ mixed.weight().path().hashCode();
-            ChannelMap used = map;
+            ChannelMap sliced = mixed.consumer().segment().map(map);
+            ChannelMap used = sliced;
             if (mixed.layer().className().startsWith("SeparableConv")) {
                 if (!map.hasSingleSourceRows()) {
                     throw RechannelException.inexact(source + ": layer '" + mixed.layer().path() + "' ("
@@ -62,27 +63,29 @@ public final class KerasAdapter {
                 used = mixed.mixing() == KerasPlan.Mixing.PATTERN ? map.support() : map;
             }
             double[] values = ChannelMixer.mixWeight(old, mixed.view(), used, seed);
-            replace(store, mixed, values, "mixed");
+            replace(store, mixed, values, sliced, "mixed");
             if (!options.dropOptimizer()) {
                 for (KerasWeight slot : store.optimizerSlots(mixed.weight())) {
-                    double[] state = ChannelMixer.remapState(store.read(slot), mixed.view(), map);
+                    double[] state = ChannelMixer.remapState(store.read(slot), mixed.view(), sliced);
                     KerasPlan.ViewedWeight viewed = new KerasPlan.ViewedWeight(mixed.consumer(), mixed.layer(), slot,
                             mixed.view(), mixed.dim(), mixed.mixing());
-                    replace(store, viewed, state, "optimizer state");
+                    replace(store, viewed, state, sliced, "optimizer state");
                 }
             }
         }
         for (KerasPlan.ViewedWeight constant : plan.constants()) {
-            double[] values = ChannelMixer.remapConstants(store.read(constant.weight()), constant.view(), map);
+            ChannelMap sliced = constant.consumer().segment().map(map);
+            double[] values = ChannelMixer.remapConstants(store.read(constant.weight()), constant.view(), sliced);
             if (isStatsLayer(constant.layer())) {
                 applyStats(values, constant.view().withCount(map.newCount()), constant.weight().name());
             }
-            replace(store, constant, values, "per-channel constants");
+            replace(store, constant, values, sliced, "per-channel constants");
         }
     }
 
-    private void replace(KerasWeightStore store, KerasPlan.ViewedWeight viewed, double[] values, String what) {
-        long[] newShape = viewed.newShape(map.newCount());
+    private void replace(KerasWeightStore store, KerasPlan.ViewedWeight viewed, double[] values, ChannelMap sliced,
+                         String what) {
+        long[] newShape = viewed.newShape(sliced.newCount());
         if (viewed.weight().shape().length == 0) {
             newShape = new long[0];
         }
@@ -125,8 +128,9 @@ public final class KerasAdapter {
             for (int i = 0; i < old.length; i++) {
                 old[i] = array.get(i).asDouble();
             }
-            AxisView view = new AxisView(1, old.length, 1, list.consumer().segment().offset(), plan.channels());
-            double[] values = ChannelMixer.remapConstants(old, view, map);
+            Segment segment = list.consumer().segment();
+            AxisView view = new AxisView(1, old.length, 1, segment.offset(), segment.span(plan.channels()));
+            double[] values = ChannelMixer.remapConstants(old, view, segment.map(map));
             if (isStatsLayer(list.layer())) {
                 applyStats(values, view.withCount(map.newCount()), list.key());
             }
@@ -217,9 +221,9 @@ public final class KerasAdapter {
         long updated;
         if (segment.flattened()) {
             int total = segment.total() > 0 ? segment.total() : plan.channels();
-            updated = old / total * (total - plan.channels() + map.newCount());
+            updated = old / total * segment.resized(total, plan.channels(), map.newCount());
         } else {
-            updated = old - plan.channels() + map.newCount();
+            updated = segment.resized(old, plan.channels(), map.newCount());
         }
         if (updated < 1) {
             throw RechannelException.malformed(source + ": " + where + " records " + old
@@ -242,9 +246,18 @@ public final class KerasAdapter {
     }
 
     private void checkStatsTarget() {
-        if (!options.stats().isEmpty() && firstNormalising() == null) {
+        if (options.stats().isEmpty()) {
+            return;
+        }
+        KerasLayer first = firstNormalising();
+        if (first == null) {
             throw RechannelException.usage(source + ": --stats given but no Normalization or BatchNormalization"
                     + " layer sits between input '" + plan.dependency().input() + "' and the adapted layers");
+        }
+        if (plan.dependency().constants().stream().anyMatch(c -> c.node().id().equals(first.path()) && c.segment().slices() > 1)) {
+            throw RechannelException.usage(source + ": --stats given but '" + first.path() + "', the first normalising"
+                    + " layer, reads the input's channels more than once (behind a concatenation); rechannel sets --stats"
+                    + " only where it reads them once");
         }
     }
 

@@ -57,8 +57,8 @@ final class KerasInspector {
                 for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
                     layers.add(new Inspection.LayerInfo(mixed.layer().path(), mixed.layer().className(),
                             KerasH5Format.shapes(model.store().weightsOf(mixed.layer())),
-                            "reads input '" + input.id() + "' channels " + mixed.view().offset() + ".."
-                                    + (mixed.view().offset() + plan.channels() - 1) + " of " + mixed.view().axisLength()
+                            "reads input '" + input.id() + "' channels "
+                                    + mixed.consumer().segment().describe(plan.channels()) + " of " + mixed.view().axisLength()
                                     + (mixed.consumer().segment().flattened() ? " (through a flatten)" : "")));
                 }
                 for (var constant : plan.dependency().constants()) {

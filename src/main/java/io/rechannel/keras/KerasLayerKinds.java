@@ -45,6 +45,9 @@ final class KerasLayerKinds {
 
     /** An operation on one tensor and plain numbers treats every channel alike; on several tensors it is element-wise. */
     private static NodeRole operationRole(KerasLayer layer) {
+        if (layer.className().equals("Concatenate")) {
+            return NodeRole.CONCAT; // keras.ops.concatenate, with its axis in the config as the layer's
+        }
         if (!ARITHMETIC.contains(layer.className())) {
             return NodeRole.OPAQUE;
         }

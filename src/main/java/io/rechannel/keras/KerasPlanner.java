@@ -94,13 +94,12 @@ public final class KerasPlanner {
         return value > 0 ? (int) value : -1;
     }
 
+    /** The input-channel count of the first layer reading the input itself (not a concatenation, not a flatten). */
     private int channelsFromFirstConsumer(ChannelDependency dependency) {
-        Consumer consumer = dependency.consumers().get(0);
-        Segment segment = consumer.segment();
-        if (segment.offset() != 0 || segment.flattened()) {
-            throw RechannelException.unsupported(source + ": the model does not declare how many channels input '"
-                    + dependency.input() + "' has");
-        }
+        Consumer consumer = dependency.consumers().stream()
+                .filter(c -> c.segment().offset() == 0 && c.segment().slices() == 1 && !c.segment().flattened())
+                .findFirst().orElseThrow(() -> RechannelException.unsupported(source
+                        + ": the model does not declare how many channels input '" + dependency.input() + "' has"));
         KerasWeight kernel = kernelOf(consumer);
         return Math.toIntExact(kernel.shape()[kernelChannelDim(model.layer(consumer.node().id()), kernel)]);
     }
@@ -144,9 +143,10 @@ public final class KerasPlanner {
                 throw RechannelException.malformed(source + ": layer '" + layer.path() + "' has " + rows
                         + " input features, not a multiple of the " + total + " channels it flattens");
             }
+            checkSpan(layer, shape, total, segment, channels);
             view = segment.axis() == ChannelAxis.LAST
-                    ? new AxisView(rows / total, total, out, segment.offset(), channels)
-                    : new AxisView(1, total, (rows / total) * out, segment.offset(), channels);
+                    ? new AxisView(rows / total, total, out, segment.offset(), segment.span(channels))
+                    : new AxisView(1, total, (rows / total) * out, segment.offset(), segment.span(channels));
         } else {
             if (layer.className().equals("Dense") && segment.axis() == ChannelAxis.FIRST) {
                 throw RechannelException.unsupported(source + ": layer '" + layer.path()
@@ -154,13 +154,21 @@ public final class KerasPlanner {
             }
             AxisView whole = AxisView.of(shape, dim);
             int total = segment.total() > 0 ? segment.total() : whole.axisLength();
-            if (whole.axisLength() != total || segment.offset() + channels > total) {
-                throw RechannelException.malformed(source + ": layer '" + layer.path() + "' kernel " + java.util.Arrays.toString(shape)
+            if (whole.axisLength() != total) {
+                throw RechannelException.malformed(source + ": layer '" + layer.path() + "' kernel " + Arrays.toString(shape)
                         + " has " + whole.axisLength() + " input channels where the model feeds it " + total);
             }
-            view = new AxisView(whole.outer(), whole.axisLength(), whole.inner(), segment.offset(), channels);
+            checkSpan(layer, shape, total, segment, channels);
+            view = new AxisView(whole.outer(), whole.axisLength(), whole.inner(), segment.offset(), segment.span(channels));
         }
         return new KerasPlan.ViewedWeight(consumer, layer, kernel, view, segment.flattened() ? 0 : dim);
+    }
+
+    private void checkSpan(KerasLayer layer, long[] shape, int total, Segment segment, int channels) {
+        if (segment.offset() < 0 || segment.offset() + segment.span(channels) > total) {
+            throw RechannelException.malformed(source + ": layer '" + layer.path() + "' kernel " + Arrays.toString(shape)
+                    + " has " + total + " input channels, too few for the input's " + channels + " at " + segment.offsets());
+        }
     }
 
     private static int constantDim(KerasWeight weight, Segment segment) {
@@ -207,6 +215,10 @@ public final class KerasPlanner {
             throw RechannelException.unsupported(source + ": layer '" + layer.path() + "' stores one '" + weight.name()
                     + "' for all channels; rechannel expects one per channel");
         }
-        return new AxisView(whole.outer(), whole.axisLength(), whole.inner(), segment.offset(), channels);
+        if (segment.offset() + segment.span(channels) > whole.axisLength()) {
+            throw RechannelException.malformed(source + ": layer '" + layer.path() + "' has " + whole.axisLength() + " '"
+                    + weight.name() + "' values, too few for the input's " + channels + " channels at " + segment.offsets());
+        }
+        return new AxisView(whole.outer(), whole.axisLength(), whole.inner(), segment.offset(), segment.span(channels));
     }
 }

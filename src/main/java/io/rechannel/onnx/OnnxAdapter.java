@@ -6,6 +6,7 @@ import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
 import io.rechannel.core.ChannelStats;
+import io.rechannel.core.RechannelException;
 import io.rechannel.graph.ChannelAxis;
 import io.rechannel.graph.Segment;
 
@@ -41,7 +42,8 @@ final class OnnxAdapter {
         OnnxModel model = plan.model();
         for (OnnxPlan.Use use : plan.weights()) {
             double[] values = model.constantValues(use.source());
-            put(use, ChannelMixer.mixWeight(values, use.view(), map, map.seed() ^ use.source().hashCode()), "mixed");
+            ChannelMap sliced = use.consumer().segment().map(map);
+            put(use, ChannelMixer.mixWeight(values, use.view(), sliced, map.seed() ^ use.source().hashCode()), sliced, "mixed");
         }
         // the user's statistics go to the first normalisation: a Sub (mean) with the first Div or Mul
         // (spread), or a BatchNormalization, whichever comes first
@@ -50,7 +52,13 @@ final class OnnxAdapter {
         boolean meanSet = false;
         boolean spreadSet = false;
         for (OnnxPlan.Use use : plan.constants()) {
-            double[] values = ChannelMixer.remapConstants(model.constantValues(use.source()), use.view(), map);
+            ChannelMap sliced = use.consumer().segment().map(map);
+            if (!options.stats().isEmpty() && sliced != map) {
+                throw RechannelException.usage(plan.model().file().path() + ": --stats given but node '"
+                        + use.consumer().node().id() + "' normalises the input's channels more than once (behind a"
+                        + " concatenation); rechannel sets --stats only where they are read once");
+            }
+            double[] values = ChannelMixer.remapConstants(model.constantValues(use.source()), use.view(), sliced);
             String op = use.node().getOpType();
             if (!options.stats().isEmpty()) {
                 if (first.equals("Sub") && op.equals("Sub") && !meanSet) {
@@ -68,7 +76,7 @@ final class OnnxAdapter {
                     }
                 }
             }
-            put(use, values, "per-channel constants");
+            put(use, values, sliced, "per-channel constants");
         }
         resizeShapes();
         return edits;
@@ -85,11 +93,11 @@ final class OnnxAdapter {
         }
     }
 
-    private void put(OnnxPlan.Use use, double[] values, String what) {
+    private void put(OnnxPlan.Use use, double[] values, ChannelMap sliced, String what) {
         OnnxModel model = plan.model();
         OnnxMl.TensorProto base = model.constant(use.source());
         long[] dims = model.constantShape(use.source()).clone();
-        dims[use.dim()] = dims[use.dim()] / use.view().axisLength() * use.view().withCount(map.newCount()).axisLength();
+        dims[use.dim()] = dims[use.dim()] / use.view().axisLength() * use.view().withCount(sliced.newCount()).axisLength();
         byte[] raw = OnnxTensors.encode(values, base.getDataType(), use.source(), model.file().path());
         boolean own = use.node().getInput(use.input()).equals(use.source())
                 && model.file().initializers().containsKey(use.source()) && model.usesOf(use.source()) == 1;
@@ -167,8 +175,8 @@ final class OnnxAdapter {
         }
         long old = dim.getDimValue();
         int total = segment.total() > 0 ? segment.total() : plan.channels();
-        long updated = segment.flattened() ? old / total * (total - plan.channels() + map.newCount())
-                : old - plan.channels() + map.newCount();
+        long updated = segment.flattened() ? old / total * segment.resized(total, plan.channels(), map.newCount())
+                : segment.resized(old, plan.channels(), map.newCount());
         OnnxMl.ValueInfoProto.Builder b = info.toBuilder();
         b.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder().getDimBuilder(index).setDimValue(updated);
         return b.build();

@@ -75,8 +75,8 @@ public final class OnnxFormat implements ModelFormat {
                 for (OnnxPlan.Use use : plan.weights()) {
                     layers.add(new Inspection.LayerInfo(use.consumer().node().id(), use.node().getOpType(),
                             Map.of(use.source(), Arrays.stream(model.constantShape(use.source())).boxed().toList()),
-                            "reads input '" + input.id() + "' channels " + use.view().offset() + ".."
-                                    + (use.view().offset() + plan.channels() - 1) + " of " + use.view().axisLength()
+                            "reads input '" + input.id() + "' channels "
+                                    + use.consumer().segment().describe(plan.channels()) + " of " + use.view().axisLength()
                                     + (model.usesOf(use.source()) > 1 ? "; weight shared with other nodes" : "")));
                 }
                 for (OnnxPlan.Use use : plan.constants()) {

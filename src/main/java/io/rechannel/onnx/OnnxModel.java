@@ -30,6 +30,7 @@ public final class OnnxModel {
 
     private final OnnxFile file;
     private final Map<String, OnnxMl.NodeProto> byId = new HashMap<>();
+    private final Map<OnnxMl.NodeProto, String> nodeIds = new java.util.IdentityHashMap<>();
     private final Map<String, String> producer = new HashMap<>();
     private final Map<String, String> constantSource = new HashMap<>();
     private final Map<String, OnnxMl.TensorProto> constantNodes = new HashMap<>();
@@ -56,6 +57,11 @@ public final class OnnxModel {
 
     public OnnxMl.NodeProto node(String id) {
         return byId.get(id);
+    }
+
+    /** The id of a node of the graph (its name, or op type and position when it has none); null for constants. */
+    public String idOf(OnnxMl.NodeProto node) {
+        return nodeIds.get(node);
     }
 
     /** The initializer (or Constant node output) a tensor name stands for, or null when it is computed. */
@@ -139,6 +145,7 @@ public final class OnnxModel {
             String id = node.getName().isEmpty() || !ids.add(node.getName()) ? node.getOpType() + "_" + index : node.getName();
             ids.add(id);
             byId.put(id, node);
+            nodeIds.put(node, id);
             nodes.add(toNode(id, node));
             for (String output : node.getOutputList()) {
                 producer.put(output, id);
@@ -159,7 +166,7 @@ public final class OnnxModel {
                 constants.add(input);
             } else if (producer.containsKey(input)) {
                 inputs.add(producer.get(input));
-                inputShapes.add(shapes.get(input));
+                inputShapes.add(shapeOf(input));
             }
         }
         String op = node.getOpType();
@@ -206,6 +213,7 @@ public final class OnnxModel {
                 permutation = node.getAttributeList().stream().filter(a -> a.getName().equals("perm")).findFirst()
                         .map(a -> a.getIntsList().stream().mapToInt(Long::intValue).toArray()).orElse(null);
             }
+            case "Shape", "Size" -> role = NodeRole.DIMENSIONS;
             case "Flatten" -> role = attribute(node, "axis", 1) == 1 ? NodeRole.FLATTEN : NodeRole.OPAQUE;
             case "Concat" -> {
                 role = NodeRole.CONCAT;
@@ -230,6 +238,27 @@ public final class OnnxModel {
             }
         }
         return new Node(id, op, role, inputs, inputShapes, axis, concatAxis, refusal, permutation);
+    }
+
+    /**
+     * A tensor's recorded shape; for a convolution's output that has none (exporters seldom record intermediate
+     * shapes), its rank and channel count as the weight gives them, other dimensions unknown (-1).
+     */
+    private long[] shapeOf(String tensor) {
+        long[] shape = shapes.get(tensor);
+        OnnxMl.NodeProto node = byId.get(producer.get(tensor));
+        if (shape != null || node == null || !Set.of("Conv", "ConvTranspose").contains(node.getOpType())
+                || node.getInputCount() < 2 || !constantSource.containsKey(node.getInput(1))) {
+            return shape;
+        }
+        long[] weight = constantShape(constantSource.get(node.getInput(1)));
+        if (weight.length < 3) {
+            return null;
+        }
+        long[] inferred = new long[weight.length];
+        java.util.Arrays.fill(inferred, -1);
+        inferred[1] = node.getOpType().equals("Conv") ? weight[0] : weight[1] * attribute(node, "group", 1);
+        return inferred;
     }
 
     /** Where a broadcast constant varies: the one axis of length > 1, counted from the right against the input's rank. */

@@ -45,11 +45,15 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
         }
         List<Use> weights = new ArrayList<>();
         if (channels < 0) {
-            Consumer consumer = first.consumers().get(0);
-            Use probe = weightUse(model, consumer, 1, source);
-            channels = probe.view().axisLength();
+            // the first layer reading the input itself (not a concatenation, not a flatten) has its channel count
+            Consumer consumer = first.consumers().stream()
+                    .filter(c -> c.segment().offset() == 0 && c.segment().slices() == 1 && !c.segment().flattened())
+                    .findFirst().orElseThrow(() -> RechannelException.unsupported(source
+                            + ": the model does not declare how many channels input '" + input.id() + "' has"));
+            channels = weightUse(model, consumer, 1, source).view().axisLength();
         }
         ChannelDependency dependency = analysis.analyse(input, channels);
+        OnnxShapeReaders.check(model, dependency, source);
         for (Consumer consumer : dependency.consumers()) {
             weights.add(weightUse(model, consumer, channels, source));
         }
@@ -67,8 +71,7 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
                 }
                 int dim = dims.length == 1 ? 0 : indexOfChannel(dims, consumer.segment());
                 AxisView whole = AxisView.of(dims, dim);
-                constants.add(new Use(consumer, node, k, constant,
-                        new AxisView(whole.outer(), whole.axisLength(), whole.inner(), consumer.segment().offset(), channels),
+                constants.add(new Use(consumer, node, k, constant, spanView(whole, consumer, channels, source),
                         dim, node.getOpType() + (node.getOpType().equals("BatchNormalization") ? "." + k : "")));
             }
         }
@@ -97,7 +100,7 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
             case "Conv", "ConvTranspose" -> {
                 dim = op.equals("Conv") ? 1 : 0;
                 AxisView whole = AxisView.of(dims, dim);
-                view = new AxisView(whole.outer(), whole.axisLength(), whole.inner(), segment.offset(), channels);
+                view = spanView(whole, consumer, channels, source);
             }
             default -> {
                 // Gemm (B is N×K with transB, else K×N) and MatMul (K×N): K may fold positions with channels
@@ -118,22 +121,28 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
                     long positions = k / total;
                     boolean channelsFastest = segment.axis() == ChannelAxis.LAST;
                     if (transposed) {
-                        view = channelsFastest ? new AxisView(n * positions, total, 1, segment.offset(), channels)
-                                : new AxisView(n, total, positions, segment.offset(), channels);
+                        view = spanView(channelsFastest ? AxisView.whole(n * positions, total, 1)
+                                : AxisView.whole(n, total, positions), consumer, channels, source);
                     } else {
-                        view = channelsFastest ? new AxisView(positions, total, n, segment.offset(), channels)
-                                : new AxisView(1, total, positions * n, segment.offset(), channels);
+                        view = spanView(channelsFastest ? AxisView.whole(positions, total, n)
+                                : AxisView.whole(1, total, positions * n), consumer, channels, source);
                     }
                 } else {
-                    view = transposed ? new AxisView(n, (int) k, 1, segment.offset(), channels)
-                            : new AxisView(1, (int) k, n, segment.offset(), channels);
+                    view = spanView(transposed ? AxisView.whole(n, (int) k, 1) : AxisView.whole(1, (int) k, n),
+                            consumer, channels, source);
                 }
             }
         }
-        if (view.offset() + view.count() > view.axisLength()) {
-            throw RechannelException.malformed(source + ": node '" + consumer.node().id() + "' weight "
-                    + java.util.Arrays.toString(dims) + " has fewer input channels than the model feeds it");
-        }
         return new Use(consumer, node, 1, weight, view, dim, op);
+    }
+
+    /** The span of a consumer's slices of the input channels on a whole axis. */
+    private static AxisView spanView(AxisView whole, Consumer consumer, int channels, String source) {
+        Segment segment = consumer.segment();
+        if (segment.offset() < 0 || segment.offset() + segment.span(channels) > whole.axisLength()) {
+            throw RechannelException.malformed(source + ": node '" + consumer.node().id() + "' has " + whole.axisLength()
+                    + " input channels, too few for the input's " + channels + " at " + segment.offsets());
+        }
+        return new AxisView(whole.outer(), whole.axisLength(), whole.inner(), segment.offset(), segment.span(channels));
     }
 }

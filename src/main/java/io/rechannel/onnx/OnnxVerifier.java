@@ -67,7 +67,7 @@ final class OnnxVerifier {
             OnnxPlan.Use updated = counterpart(newPlan.weights(), old);
             if (updated != null) {
                 Verifier.TapCheck check = Verifier.checkTaps(before.constantValues(old.source()), old.view(),
-                        after.constantValues(updated.source()), updated.view(), map, 17);
+                        after.constantValues(updated.source()), updated.view(), old.consumer().segment().map(map), 17);
                 checks.add(new VerifyResult.LayerCheck(old.consumer().node().id(), old.source(), check.maxAbsDifference(),
                         check.maxRelativeDifference(), check.passed()));
             }
@@ -105,8 +105,9 @@ final class OnnxVerifier {
         if (updated == null) {
             throw RechannelException.inexact(adapted + ": node '" + old.consumer().node().id() + "' does not read the input");
         }
-        return Verifier.recover(before.model().constantValues(old.source()), old.view(),
-                after.model().constantValues(updated.source()), updated.view(), from, to);
+        // the first slice alone: a node reading the input more than once repeats the same map
+        return Verifier.recover(before.model().constantValues(old.source()), old.view().firstChannels(before.channels()),
+                after.model().constantValues(updated.source()), updated.view().firstChannels(after.channels()), from, to);
     }
 
     private OnnxPlan.Use counterpart(List<OnnxPlan.Use> uses, OnnxPlan.Use old) {
@@ -191,13 +192,21 @@ final class OnnxVerifier {
             return null;
         }
         OnnxModel model = plan.model();
+        // a concatenation places the input beside what the adapted layers made of it: exact on Mᵀx' as long as
+        // nothing else acts on the way (each concatenated copy could have been preprocessed differently)
+        List<String> ops = plan.dependency().tensors().keySet().stream().map(model::node).filter(n -> n != null)
+                .map(ai.onnx.proto.OnnxMl.NodeProto::getOpType).toList();
+        boolean concatenates = ops.contains("Concat");
+        if (concatenates && !Set.of("Identity", "Cast", "Concat").containsAll(ops)) {
+            return null;
+        }
         for (String id : plan.dependency().tensors().keySet()) {
             ai.onnx.proto.OnnxMl.NodeProto node = model.node(id);
             if (node == null) {
                 continue; // the input itself
             }
             String op = node.getOpType();
-            if (!AFFINE_PATH.contains(op)) {
+            if (!AFFINE_PATH.contains(op) && !op.equals("Concat")) {
                 return null;
             }
             if (op.equals("BatchNormalization")) {
