@@ -49,7 +49,7 @@ final class ExtendCommand implements Callable<Integer> {
         if (map.to == null) {
             throw RechannelException.usage("--to is required: the channels the new model takes (e.g. --to RGBY)");
         }
-        AdaptOptions adapt = map.toOptions(options, dropOptimizer);
+        AdaptOptions adapt = map.toOptions(options, dropOptimizer).withTensors(options.tensors);
         ModelFormat format = ModelFormats.forFile(model);
         AdaptResult result = format.extend(model, output, force, adapt);
         if (verify) {

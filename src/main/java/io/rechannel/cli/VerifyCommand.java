@@ -36,7 +36,7 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        VerifyResult result = ModelFormats.forFile(original).verify(original, adapted, map.toOptions(options, false));
+        VerifyResult result = ModelFormats.forFile(original).verify(original, adapted, map.toOptions(options, false).withTensors(options.tensors));
         PrintWriter out = spec.commandLine().getOut();
         if (options.json) {
             Output.json(out, result);
