@@ -39,6 +39,19 @@ final class TorchRef {
         return out.substring(2).trim();
     }
 
+    /**
+     * Runs several commands in one Python process (importing torch takes seconds); returns each one's
+     * result, or 'error: ...'.
+     */
+    static List<String> batch(List<List<Object>> commands) throws Exception {
+        Object[] args = new Object[commands.size()];
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (int i = 0; i < args.length; i++) {
+            args[i] = json.writeValueAsString(commands.get(i).stream().map(Object::toString).toList());
+        }
+        return json.readValue(run("batch", args), new com.fasterxml.jackson.core.type.TypeReference<List<String>>() { });
+    }
+
     private static synchronized void requireTorch() throws Exception {
         if (available == null) {
             available = Files.isExecutable(PYTHON)

@@ -156,6 +156,29 @@ def cmd_check_model(kind, original, adapted, channels):
     print("ok %g" % diff)
 
 
+def bits(t):
+    t = t.reshape(-1)
+    return t if t.dtype == torch.bool else t.view(torch.uint8)
+
+
+def cmd_batch(*commands):
+    """Runs several commands (each a JSON list [command, args...]) in one interpreter: importing torch
+    takes seconds. Prints the list of their results: what follows 'ok', or 'error: ...'."""
+    import contextlib
+    import traceback
+    results = []
+    for command in commands:
+        name, *args = json.loads(command)
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                globals()["cmd_" + name.replace("-", "_")](*[str(a) for a in args])
+            results.append(out.getvalue().strip()[2:].strip())
+        except Exception:
+            results.append("error: " + traceback.format_exc(limit=2).strip().splitlines()[-1])
+    print("ok " + json.dumps(results))
+
+
 def cmd_compare(original, adapted, changed):
     """Every tensor but the changed ones is equal (bit for bit) in both; prints the changed tensors' values."""
     changed = set(c for c in changed.split(",") if c)
@@ -166,8 +189,7 @@ def cmd_compare(original, adapted, changed):
         if k in changed:
             continue
         assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
-        assert torch.equal(a[k].view(torch.uint8) if a[k].dtype != torch.bool else a[k],
-                           b[k].view(torch.uint8) if b[k].dtype != torch.bool else b[k]), k
+        assert torch.equal(bits(a[k]), bits(b[k])), k
     out = {k: [NAMES[b[k].dtype], list(b[k].shape), b[k].detach().double().flatten().tolist()] for k in changed}
     print("ok " + json.dumps(out))
 
