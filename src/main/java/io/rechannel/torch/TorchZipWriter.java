@@ -27,13 +27,16 @@ final class TorchZipWriter {
     static final int ALIGNMENT = 64;
     private static final long MAX32 = 0xffffffffL;
 
-    /** Tests lower this to write ZIP64 records without a 4 GiB file. */
+    /**
+     * Sizes from which ZIP64 fields are written; tests lower it to write ZIP64 records without a 4 GiB
+     * file (offsets always use the real limit: miniz, PyTorch's reader, checks them against the file size).
+     */
     static long zip64Threshold = MAX32;
 
     private record Written(String name, int method, long crc, long size, long compressedSize, long offset, int flags,
                            int time, int date) {
         boolean zip64() {
-            return size >= zip64Threshold || compressedSize >= zip64Threshold || offset >= zip64Threshold;
+            return size >= zip64Threshold || compressedSize >= zip64Threshold || offset >= MAX32;
         }
     }
 
@@ -113,7 +116,7 @@ final class TorchZipWriter {
         byte[] name = w.name().getBytes(StandardCharsets.UTF_8);
         boolean bigSize = w.size() >= zip64Threshold;
         boolean bigCompressed = w.compressedSize() >= zip64Threshold;
-        boolean bigOffset = w.offset() >= zip64Threshold;
+        boolean bigOffset = w.offset() >= MAX32;
         int fields = (bigSize ? 1 : 0) + (bigCompressed ? 1 : 0) + (bigOffset ? 1 : 0);
         int extra = fields == 0 ? 0 : 4 + 8 * fields;
         ByteBuffer b = ByteBuffer.allocate(46 + name.length + extra).order(ByteOrder.LITTLE_ENDIAN);

@@ -58,6 +58,15 @@ class TorchReferenceTest {
                         List.of("check-model", kind, made.resolve(kind + "." + ext), target, 4), r -> { }));
             }
         }
+        for (String half : new String[] {"resnet_f16.safetensors", "resnet_bf16.pth"}) {
+            Path zero = extend(half, "zero-" + half, "--to", "RGBY", "--init", "Y=0");
+            cases.add(new Case(half + " with Y=0 loads and gives the 3-channel model's output",
+                    List.of("check-model", "resnet", made.resolve(half), zero, 4), r -> { }));
+            Path mean = extend(half, "mean-" + half, "--to", "RGBY", "--init", "Y=mean");
+            cases.add(new Case(half + " with Y=mean keeps its dtype and the other tensors",
+                    List.of("compare", made.resolve(half), mean, "conv1.weight"),
+                    r -> assertEquals(half.contains("f16") ? "F16" : "BF16", JSON.readTree(r).get("conv1.weight").get(0).asText())));
+        }
         for (String init : INITS) {
             for (String ext : new String[] {"pth", "safetensors"}) {
                 Path target = extend("resnet." + ext, "init" + cases.size() + "." + ext, "--to", "RGBY", "--init", init);

@@ -135,6 +135,10 @@ def cmd_models(out_dir):
         model = make_model(kind, 3, 1)
         torch.save(model.state_dict(), os.path.join(out_dir, kind + ".pth"))
         st_write(os.path.join(out_dir, kind + ".safetensors"), model.state_dict(), {"format": "pt"})
+    half = collections.OrderedDict((k, v.half() if v.is_floating_point() else v) for k, v in make_model("resnet", 3, 1).state_dict().items())
+    st_write(os.path.join(out_dir, "resnet_f16.safetensors"), half)
+    bf16 = collections.OrderedDict((k, v.bfloat16() if v.is_floating_point() else v) for k, v in make_model("resnet", 3, 1).state_dict().items())
+    torch.save(bf16, os.path.join(out_dir, "resnet_bf16.pth"))
     print("ok")
 
 
