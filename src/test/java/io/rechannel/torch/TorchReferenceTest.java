@@ -65,7 +65,7 @@ class TorchReferenceTest {
             Path mean = extend(half, "mean-" + half, "--to", "RGBY", "--init", "Y=mean");
             cases.add(new Case(half + " with Y=mean keeps its dtype and the other tensors",
                     List.of("compare", made.resolve(half), mean, "conv1.weight"),
-                    r -> assertEquals(half.contains("f16") ? "F16" : "BF16", JSON.readTree(r).get("conv1.weight").get(0).asText())));
+                    r -> assertEquals(half.contains("_f16") ? "F16" : "BF16", JSON.readTree(r).get("conv1.weight").get(0).asText())));
         }
         for (String init : INITS) {
             for (String ext : new String[] {"pth", "safetensors"}) {
