@@ -3,7 +3,6 @@ package io.rechannel.torch;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.ModelFormats;
-import io.rechannel.torch.PickleValues.Dict;
 import io.rechannel.torch.PickleValues.Span;
 import io.rechannel.torch.PickleValues.Storage;
 import io.rechannel.torch.PickleValues.Tensor;
