@@ -49,6 +49,21 @@ public final class TorchFormat implements ModelFormat {
         return Arrays.equals(Arrays.copyOf(head, 4), ZIP) && !name.endsWith(".keras") && TorchZip.looksLikeTorch(file);
     }
 
+    /**
+     * The files the model consists of, the given file first: a sharded checkpoint's index and its shards
+     * (no output may be one of them); otherwise the file itself.
+     */
+    public List<Path> parts(Path file) {
+        if (!SafetensorsStore.isIndex(file)) {
+            return List.of(file);
+        }
+        try (SafetensorsStore store = SafetensorsStore.open(file)) {
+            List<Path> parts = new ArrayList<>(List.of(file));
+            store.shards().values().forEach(shard -> parts.add(shard.path()));
+            return parts;
+        }
+    }
+
     /** Opens the store that reads the file: safetensors by its name or header, torch.save by its zip signature. */
     static TensorStore open(Path file) {
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);

@@ -165,6 +165,14 @@ class TorchReferenceTest {
     }
 
     @Test
+    void aShardedCheckpointConsistsOfItsIndexAndShards() {
+        Path index = made.resolve("model.safetensors.index.json");
+        assertEquals(List.of(index, made.resolve("model-00001-of-00003.safetensors"), made.resolve("model-00002-of-00003.safetensors"),
+                made.resolve("model-00003-of-00003.safetensors")), new TorchFormat().parts(index));
+        assertEquals(List.of(made.resolve("resnet.pth")), new TorchFormat().parts(made.resolve("resnet.pth")));
+    }
+
+    @Test
     void severalCandidatesAreListed(@TempDir Path dir) {
         TestSupport.Run run = cli("extend", made.resolve("two_stems.pth").toString(), "--to", "RGBY", "-o",
                 dir.resolve("out.pth").toString());
