@@ -92,6 +92,16 @@ class TorchInternalsTest {
     }
 
     @Test
+    void aLinearFirstLayerIsMixedOnItsInputAxis(@TempDir Path dir) {
+        Path out = dir.resolve("fc.safetensors");
+        TestSupport.Run run = cli("extend", fixture("timm/test_resnet.safetensors").toString(), "--tensor", "fc.weight",
+                "--to", "98", "--init", "mean", "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().contains("fc.weight [1000, 96] -> [1000, 98] (mixed)"), run.out());
+        assertTrue(run.out().contains("fc.weight weight: max |difference|") && run.out().contains(" ok"), run.out());
+    }
+
+    @Test
     void verifyFindsAChangedTensorOutsideTheInputLayer(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("a.safetensors");
         Path in = fixture("timm/test_resnet.safetensors");
