@@ -19,6 +19,11 @@ public final class ModelOptions {
             description = "For weights files without a config (Keras 3 .weights.h5): the model's .keras archive or config.json.")
     java.nio.file.Path config;
 
+    @Option(names = "--tensor", paramLabel = "NAME",
+            description = "For state dicts (.safetensors, .pth): a weight that reads the input, e.g. conv1.weight;"
+                    + " repeat for several. Default: the one weight named like an input layer (conv1, stem, patch_embed.proj, ...).")
+    java.util.List<String> tensors = new java.util.ArrayList<>();
+
     @Option(names = "--channel-independent", paramLabel = "LAYER", split = ",",
             description = "Declare layers whose channel behaviour rechannel cannot read (Lambda, custom) as treating"
                     + " every channel alike, e.g. x/255 - 0.5.")

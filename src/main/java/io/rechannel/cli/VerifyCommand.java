@@ -39,7 +39,8 @@ final class VerifyCommand implements Callable<Integer> {
     public Integer call() {
         RunRecord.reading(original);
         RunRecord.reading(adapted);
-        VerifyResult result = ModelFormats.forFile(original).verify(original, adapted, map.toOptions(options, false));
+        VerifyResult result = ModelFormats.forFile(original).verify(original, adapted,
+                map.toOptions(options, false).withTensors(options.tensors));
         PrintWriter out = spec.commandLine().getOut();
         if (options.json) {
             Output.json(out, result);

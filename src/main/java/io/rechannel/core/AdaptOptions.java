@@ -17,15 +17,28 @@ import java.util.Set;
  * @param dropOptimizer      remove optimizer state instead of adapting it
  * @param layer              for files without a model config: the layer reading the input, or null
  * @param config             for files without a model config: a file that has it (a .keras archive or its config.json), or null
+ * @param tensors            for state dicts (no graph): the weights reading the input ({@code --tensor}); empty to find them by name
  */
 public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> inits, long seed, String input,
                            Set<String> channelIndependent, Map<String, ChannelStats> stats, boolean dropOptimizer,
-                           String layer, java.nio.file.Path config) {
+                           String layer, java.nio.file.Path config, List<String> tensors) {
 
     public AdaptOptions {
         inits = List.copyOf(inits);
+        tensors = tensors == null ? List.of() : List.copyOf(tensors);
         channelIndependent = Set.copyOf(channelIndependent);
         stats = Map.copyOf(stats);
+    }
+
+    public AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> inits, long seed, String input,
+                        Set<String> channelIndependent, Map<String, ChannelStats> stats, boolean dropOptimizer,
+                        String layer, java.nio.file.Path config) {
+        this(from, to, inits, seed, input, channelIndependent, stats, dropOptimizer, layer, config, List.of());
+    }
+
+    /** The same options naming the state-dict weights that read the input. */
+    public AdaptOptions withTensors(List<String> names) {
+        return new AdaptOptions(from, to, inits, seed, input, channelIndependent, stats, dropOptimizer, layer, config, names);
     }
 
     /** Options that analyse a model without changing it (inspect, verify). */
@@ -36,7 +49,7 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
 
     /** The same analysis choices without a channel map. */
     public AdaptOptions analysisOnly() {
-        return analysisOnly(input, channelIndependent, layer, config);
+        return analysisOnly(input, channelIndependent, layer, config).withTensors(tensors);
     }
 
     /** The existing channels: {@code --from}, or the default for the count (RGB for 3). */

@@ -1,0 +1,140 @@
+package io.rechannel.torch;
+
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.ChannelMap;
+import io.rechannel.core.RechannelException;
+import io.rechannel.format.AdaptResult;
+import io.rechannel.format.Inspection;
+import io.rechannel.format.ModelFormat;
+import io.rechannel.format.ModelFormats;
+import io.rechannel.format.VerifyResult;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * PyTorch state dicts: safetensors files (single or sharded with an index) and {@code torch.save}
+ * checkpoints (zip archives holding a pickle and the tensors' storages). A state dict has no graph:
+ * the weights reading the input are named with {@code --tensor} or found by their names.
+ */
+public final class TorchFormat implements ModelFormat {
+
+    private static final byte[] ZIP = {'P', 'K', 3, 4};
+    private static final List<String> TORCH_SUFFIXES = List.of(".pth", ".pt", ".bin", ".ckpt", ".tar");
+
+    @Override
+    public String name() {
+        return "pytorch (.safetensors, .safetensors.index.json, torch.save .pth/.pt/.bin/.ckpt)";
+    }
+
+    @Override
+    public boolean accepts(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".safetensors") || SafetensorsStore.isIndex(file)
+                || TORCH_SUFFIXES.stream().anyMatch(name::endsWith)) {
+            return true;
+        }
+        byte[] head = ModelFormats.head(file, 9);
+        if (head.length == 9 && head[8] == '{') {
+            long length = ByteBuffer.wrap(head, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            return length > 1 && length <= SafetensorsFile.MAX_HEADER;
+        }
+        return Arrays.equals(Arrays.copyOf(head, 4), ZIP) && !name.endsWith(".keras") && TorchZip.looksLikeTorch(file);
+    }
+
+    /**
+     * The files the model consists of, the given file first: a sharded checkpoint's index and its shards
+     * (no output may be one of them); otherwise the file itself.
+     */
+    @Override
+    public List<Path> parts(Path file) {
+        if (!SafetensorsStore.isIndex(file)) {
+            return List.of(file);
+        }
+        try (SafetensorsStore store = SafetensorsStore.open(file)) {
+            List<Path> parts = new ArrayList<>(List.of(file));
+            store.shards().values().forEach(shard -> parts.add(shard.path()));
+            return parts;
+        }
+    }
+
+    /** Opens the store that reads the file: safetensors by its name or header, torch.save by its zip signature. */
+    static TensorStore open(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        byte[] head = ModelFormats.head(file, 4);
+        if (name.endsWith(".safetensors") || SafetensorsStore.isIndex(file) || !TORCH_SUFFIXES.stream().anyMatch(name::endsWith)
+                && !Arrays.equals(head, ZIP)) {
+            return SafetensorsStore.open(file);
+        }
+        return TorchCheckpoint.open(file);
+    }
+
+    @Override
+    public Inspection inspect(Path file, AdaptOptions options) {
+        try (TensorStore store = open(file)) {
+            Map<String, String> details = new LinkedHashMap<>(store.details());
+            long parameters = 0;
+            for (StoredTensor t : store.tensors()) {
+                details.put("tensor " + t.name(), t.dtype() + " " + t.shapeList() + " " + t.bytes() + " bytes");
+                parameters += t.isOptimizerSlot() ? 0 : t.elements();
+            }
+            StateDictPlanner planner = new StateDictPlanner(store);
+            List<Inspection.InputInfo> inputs = new ArrayList<>();
+            List<Inspection.LayerInfo> layers = new ArrayList<>();
+            List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
+            List<String> notes = new ArrayList<>();
+            try {
+                StateDictPlanner.Plan plan = planner.plan(options.tensors(), true);
+                inputs.add(new Inspection.InputInfo("(state dict, no graph)", null, "channels_first", plan.channels()));
+                for (StateDictPlanner.Target w : plan.weights()) {
+                    layers.add(new Inspection.LayerInfo(w.tensor().name(), "weight [out, in, ...]",
+                            Map.of(w.tensor().name(), w.tensor().shapeList()), "reads the input's " + plan.channels()
+                            + " channels on axis 1" + (options.tensors().isEmpty() ? " (chosen by its name)" : "")));
+                }
+                for (StateDictPlanner.Target c : plan.constants()) {
+                    preprocessing.add(new Inspection.LayerInfo(c.tensor().name(), "per-channel buffer",
+                            Map.of(c.tensor().name(), c.tensor().shapeList()), ""));
+                }
+            } catch (RechannelException e) {
+                inputs.add(new Inspection.InputInfo("(state dict, no graph)", null, "unknown", -1));
+                notes.add(e.getMessage());
+            }
+            return new Inspection(file.toString(), name(), details, inputs, layers, preprocessing, parameters, notes);
+        }
+    }
+
+    @Override
+    public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
+        String source = input.toString();
+        try (TensorStore store = open(input)) {
+            StateDictPlanner.Plan plan = new StateDictPlanner(store).plan(options.tensors(), options.dropOptimizer());
+            ChannelMap map = options.channelMap(plan.channels(), source);
+            if (map.isIdentity()) {
+                throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
+            }
+            List<TensorEdit> edits = new StateDictAdapter(store, map, options).edits(plan);
+            List<String> changes = new ArrayList<>(StateDictAdapter.describe(edits, plan));
+            changes.addAll(store.write(output, edits, options.dropOptimizer(), overwrite));
+            List<String> notes = new ArrayList<>();
+            if (options.dropOptimizer() && store.hasOptimizer()) {
+                notes.add("optimizer state removed (--drop-optimizer); its settings (param_groups) are kept");
+            }
+            return new AdaptResult(source, output.toString(), map.from().toString(), map.to().toString(), map.rules(),
+                    changes, notes, null);
+        }
+    }
+
+    @Override
+    public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
+        try (TensorStore before = open(original); TensorStore after = open(adapted)) {
+            return new StateDictVerifier(before, after).verify(options);
+        }
+    }
+}
