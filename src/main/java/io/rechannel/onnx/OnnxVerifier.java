@@ -4,6 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
@@ -146,11 +147,9 @@ final class OnnxVerifier {
             return sameRange(a.path(), x.span().start(), b.path(), y.span().start(), x.span().end() - x.span().start())
                     && x.span().end() - x.span().start() == y.span().end() - y.span().start();
         }
-        long xo = Long.parseLong(x.external().getOrDefault("offset", "0"));
-        long yo = Long.parseLong(y.external().getOrDefault("offset", "0"));
-        long length = Long.parseLong(x.external().getOrDefault("length", "-1"));
-        return x.external().get("length").equals(y.external().get("length"))
-                && sameRange(a.externalPath(x), xo, b.externalPath(y), yo, length);
+        OnnxExternalData xd = OnnxExternalData.of(a, x);
+        OnnxExternalData yd = OnnxExternalData.of(b, y);
+        return xd.length() == yd.length() && sameRange(xd.file(), xd.offset(), yd.file(), yd.offset(), xd.length());
     }
 
     private static boolean sameRange(Path p, long po, Path q, long qo, long length) {
@@ -320,7 +319,7 @@ final class OnnxVerifier {
         long[] oldShape = shape.clone();
         oldShape[channelIndex] = map.oldCount();
         try {
-            OrtEnvironment env = OrtEnvironment.getEnvironment();
+            OrtEnvironment env = environment();
             float[][] yOld = run(env, original, before.dependency().input(), mapped, oldShape);
             float[][] yNew = run(env, adapted, inputName, x, shape);
             double maxAbs = 0;
@@ -343,6 +342,14 @@ final class OnnxVerifier {
         }
     }
 
+    /**
+     * ONNX Runtime with its own logging off: its warnings (coloured lines on stderr) are no business of
+     * the user's, and its errors reach rechannel as exceptions, reported in rechannel's one line.
+     */
+    static OrtEnvironment environment() {
+        return OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
+    }
+
     /** Runs a model on one float input; returns every float output flattened. */
     static float[][] run(OrtEnvironment env, Path model, String input, double[] values, long[] shape) throws OrtException {
         float[] data = new float[values.length];
@@ -351,6 +358,7 @@ final class OnnxVerifier {
         }
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+            options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
             try (OrtSession session = env.createSession(model.toString(), options);
                  OnnxTensor tensor = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
                  OrtSession.Result result = session.run(Map.of(input, tensor))) {
