@@ -113,7 +113,7 @@ public final class OnnxFile {
                 long payload = in.getTotalBytesRead();
                 int limit = in.pushLimit(length);
                 indexGraph(in);
-                in.popLimit(limit);
+                popLimit(in, limit);
                 graph = new Span(number, start, payload + length, payload);
                 modelFields.add(graph);
                 continue;
@@ -125,6 +125,18 @@ public final class OnnxFile {
             }
             modelFields.add(new Span(number, start, in.getTotalBytesRead(), start));
         }
+    }
+
+    /**
+     * Ends a message read up to its limit. The stream's {@code isAtEnd} is also true where the file ends,
+     * so a message whose length reaches past the end of the file is caught here.
+     */
+    private static void popLimit(CodedInputStream in, int limit) throws InvalidProtocolBufferException {
+        if (in.getBytesUntilLimit() > 0) {
+            throw new InvalidProtocolBufferException("the file ends inside a message that claims "
+                    + in.getBytesUntilLimit() + " more bytes");
+        }
+        in.popLimit(limit);
     }
 
     /** Indexes the graph's fields up to the current limit (the graph message's end). */
@@ -151,7 +163,7 @@ public final class OnnxFile {
                 case GRAPH_INITIALIZER -> {
                     int limit = in.pushLimit(length);
                     TensorInfo info = tensorHeader(in, span);
-                    in.popLimit(limit);
+                    popLimit(in, limit);
                     if (initializers.put(info.name(), info) != null) {
                         throw RechannelException.malformed(path + ": two initializers are named '" + info.name() + "'");
                     }
@@ -159,7 +171,7 @@ public final class OnnxFile {
                 case GRAPH_SPARSE_INITIALIZER -> {
                     int limit = in.pushLimit(length);
                     sparseInitializers.add(sparseName(in, span));
-                    in.popLimit(limit);
+                    popLimit(in, limit);
                 }
                 default -> in.skipRawBytes(length);
             }
@@ -223,7 +235,7 @@ public final class OnnxFile {
             if (WireFormat.getTagFieldNumber(tag) == 1 && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
                 int limit = in.pushLimit(in.readRawVarint32());
                 TensorInfo values = tensorHeader(in, span);
-                in.popLimit(limit);
+                popLimit(in, limit);
                 name = values.name();
                 if (values.isExternal()) {
                     throw RechannelException.unsupported(path + ": sparse initializer '" + name

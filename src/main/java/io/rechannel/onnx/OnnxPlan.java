@@ -84,12 +84,37 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
         return segment.axis() == ChannelAxis.LAST ? dims.length - 1 : Math.max(0, dims.length - 3);
     }
 
+    /**
+     * A kernel must have the rank its operator defines (Conv/ConvTranspose: output and input channels and at
+     * least one spatial axis; Gemm: 2; MatMul: at least 1) and no empty axis: a layer without weights reads
+     * no channels, and the arithmetic on its shape would divide by zero.
+     */
+    private static void checkKernel(String op, long[] dims, Consumer consumer, String weight, String source) {
+        int rank = switch (op) {
+            case "Conv", "ConvTranspose" -> 3;
+            case "Gemm" -> 2;
+            default -> 1;
+        };
+        String which = source + ": node '" + consumer.node().id() + "' (" + op + ") weight '" + weight + "' has dims "
+                + java.util.Arrays.toString(dims);
+        if (dims.length < rank || op.equals("Gemm") && dims.length != 2) {
+            throw RechannelException.malformed(which + "; " + op + " needs a weight of rank "
+                    + (op.equals("Gemm") ? "2" : rank + " or more"));
+        }
+        for (long d : dims) {
+            if (d == 0) {
+                throw RechannelException.malformed(which + ", an empty axis; the layer would have no weights");
+            }
+        }
+    }
+
     /** The weight of a layer that mixes channels, viewed along its input-channel axis. */
     private static Use weightUse(OnnxModel model, Consumer consumer, int channels, String source) {
         OnnxMl.NodeProto node = model.node(consumer.node().id());
         String op = node.getOpType();
         String weight = model.constantSource(node.getInput(1));
         long[] dims = model.constantShape(weight);
+        checkKernel(op, dims, consumer, weight, source);
         Segment segment = consumer.segment();
         int dim;
         AxisView view;
@@ -104,7 +129,7 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
                 boolean transposed = op.equals("Gemm") && OnnxModel.attribute(node, "transB", 0) == 1;
                 if (dims.length != 2) {
                     throw RechannelException.unsupported(source + ": node '" + consumer.node().id() + "' (" + op
-                            + ") has a weight of rank " + dims.length);
+                            + ") has a weight of rank " + dims.length + "; rechannel adapts 2-D MatMul weights");
                 }
                 dim = transposed ? 1 : 0;
                 long k = dims[dim];

@@ -338,7 +338,8 @@ final class OnnxVerifier {
             return new VerifyResult.LayerCheck("(whole model, ONNX Runtime)", "outputs", maxAbs, maxRel,
                     maxRel <= RUNTIME_TOLERANCE);
         } catch (OrtException e) {
-            throw RechannelException.inexact(adapted + ": ONNX Runtime cannot run the model: " + e.getMessage());
+            throw RechannelException.inexact(adapted + ": ONNX Runtime cannot run the model: "
+                    + String.valueOf(e.getMessage()).strip().replaceAll("\\s*\\n\\s*", " "));
         }
     }
 
