@@ -51,7 +51,9 @@ public final class Main {
                 // scripts asking for JSON get their error as one JSON line too
                 Output.jsonLine(errors, java.util.Map.of("error", message, "kind", kind, "exitCode", code));
             } else {
-                errors.println("rechannel: " + message);
+                // names read from a model may hold line breaks or terminal escapes: the message stays one line
+                errors.println("rechannel: " + java.util.regex.Pattern.compile("[\\p{Cntrl}\u2028\u2029]").matcher(message)
+                        .replaceAll(m -> String.format("\\\\u%04x", (int) m.group().charAt(0))));
             }
             return code;
         });

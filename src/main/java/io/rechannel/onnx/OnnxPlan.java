@@ -66,9 +66,12 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
                     continue;
                 }
                 int dim = dims.length == 1 ? 0 : indexOfChannel(dims, consumer.segment());
-                AxisView whole = AxisView.of(dims, dim);
-                constants.add(new Use(consumer, node, k, constant,
-                        new AxisView(whole.outer(), whole.axisLength(), whole.inner(), consumer.segment().offset(), channels),
+                int c = channels;
+                AxisView view = fitted(() -> {
+                    AxisView whole = AxisView.of(dims, dim);
+                    return new AxisView(whole.outer(), whole.axisLength(), whole.inner(), consumer.segment().offset(), c);
+                }, source, consumer, constant, dims, channels);
+                constants.add(new Use(consumer, node, k, constant, view,
                         dim, node.getOpType() + (node.getOpType().equals("BatchNormalization") ? "." + k : "")));
             }
         }
@@ -115,6 +118,28 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
         String weight = model.constantSource(node.getInput(1));
         long[] dims = model.constantShape(weight);
         checkKernel(op, dims, consumer, weight, source);
+        return fitted(() -> weightView(node, weight, dims, consumer, channels, source), source, consumer, weight, dims,
+                channels);
+    }
+
+    /**
+     * A constant's channel view; a constant narrower than the channels the model feeds it (a declared input
+     * shape that disagrees with the weights) is malformed.
+     */
+    private static <T> T fitted(java.util.function.Supplier<T> view, String source, Consumer consumer,
+                                   String constant, long[] dims, int channels) {
+        try {
+            return view.get();
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw RechannelException.malformed(source + ": node '" + consumer.node().id() + "' reads '" + constant + "' of dims "
+                    + java.util.Arrays.toString(dims) + ", which does not fit the " + channels + " channels the model feeds it"
+                    + (consumer.segment().offset() > 0 ? " at offset " + consumer.segment().offset() : ""));
+        }
+    }
+
+    private static Use weightView(OnnxMl.NodeProto node, String weight, long[] dims, Consumer consumer, int channels,
+                                  String source) {
+        String op = node.getOpType();
         Segment segment = consumer.segment();
         int dim;
         AxisView view;
@@ -154,10 +179,6 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
                             : new AxisView(1, (int) k, n, segment.offset(), channels);
                 }
             }
-        }
-        if (view.offset() + view.count() > view.axisLength()) {
-            throw RechannelException.malformed(source + ": node '" + consumer.node().id() + "' weight "
-                    + java.util.Arrays.toString(dims) + " has fewer input channels than the model feeds it");
         }
         return new Use(consumer, node, 1, weight, view, dim, op);
     }
