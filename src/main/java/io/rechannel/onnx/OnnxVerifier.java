@@ -318,29 +318,30 @@ final class OnnxVerifier {
         }
         long[] oldShape = shape.clone();
         oldShape[channelIndex] = map.oldCount();
-        try {
-            OrtEnvironment env = environment();
-            float[][] yOld = run(env, original, before.dependency().input(), mapped, oldShape);
-            float[][] yNew = run(env, adapted, inputName, x, shape);
-            double maxAbs = 0;
-            double maxRel = 0;
-            for (int o = 0; o < yOld.length; o++) {
-                double scale = 0;
-                for (float v : yOld[o]) {
-                    scale = Math.max(scale, Math.abs(v));
-                }
-                for (int i = 0; i < yOld[o].length; i++) {
-                    double diff = Math.abs(yOld[o][i] - yNew[o][i]);
-                    maxAbs = Math.max(maxAbs, diff);
-                    maxRel = Math.max(maxRel, diff / Math.max(1, scale));
-                }
+        OrtEnvironment env = environment();
+        float[][] yOld = runOrRefuse(env, original, before.dependency().input(), mapped, oldShape);
+        float[][] yNew = runOrRefuse(env, adapted, inputName, x, shape);
+        for (int o = 0; o < Math.max(yOld.length, yNew.length); o++) {
+            if (o >= yOld.length || o >= yNew.length || yOld[o].length != yNew[o].length) {
+                throw RechannelException.inexact(adapted + ": output " + o + " of the model has another size than the"
+                        + " original's");
             }
-            return new VerifyResult.LayerCheck("(whole model, ONNX Runtime)", "outputs", maxAbs, maxRel,
-                    maxRel <= RUNTIME_TOLERANCE);
-        } catch (OrtException e) {
-            throw RechannelException.inexact(adapted + ": ONNX Runtime cannot run the model: "
-                    + String.valueOf(e.getMessage()).strip().replaceAll("\\s*\\n\\s*", " "));
         }
+        double maxAbs = 0;
+        double maxRel = 0;
+        for (int o = 0; o < yOld.length; o++) {
+            double scale = 0;
+            for (float v : yOld[o]) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            for (int i = 0; i < yOld[o].length; i++) {
+                double diff = Math.abs(yOld[o][i] - yNew[o][i]);
+                maxAbs = Math.max(maxAbs, diff);
+                maxRel = Math.max(maxRel, diff / Math.max(1, scale));
+            }
+        }
+        return new VerifyResult.LayerCheck("(whole model, ONNX Runtime)", "outputs", maxAbs, maxRel,
+                maxRel <= RUNTIME_TOLERANCE);
     }
 
     /**
@@ -349,6 +350,16 @@ final class OnnxVerifier {
      */
     static OrtEnvironment environment() {
         return OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
+    }
+
+    /** {@link #run}, with ONNX Runtime's refusal reported as one line naming the model it refused. */
+    private static float[][] runOrRefuse(OrtEnvironment env, Path model, String input, double[] values, long[] shape) {
+        try {
+            return run(env, model, input, values, shape);
+        } catch (OrtException e) {
+            throw RechannelException.inexact(model + ": ONNX Runtime cannot run the model, so it cannot be compared: "
+                    + String.valueOf(e.getMessage()).strip().replaceAll("\\s*\\n\\s*", " "));
+        }
     }
 
     /** Runs a model on one float input; returns every float output flattened. */

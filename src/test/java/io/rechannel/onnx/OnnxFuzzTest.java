@@ -42,7 +42,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  * holds a complete output or nothing, and no byte of a file outside the model's folder reaches it.
  * The number of inputs is {@code -Drechannel.fuzz.tries} (default sized for about a minute).
  */
-@AddLifecycleHook(OnnxFuzzTest.Tries.class)
 class OnnxFuzzTest {
 
     static final int DEFAULT_TRIES = 200;
@@ -128,6 +127,7 @@ class OnnxFuzzTest {
     }
 
     @Property(tries = DEFAULT_TRIES)
+    @AddLifecycleHook(Tries.class)
     void mutatedModelsEndCleanly(@ForAll("seed") String name, @ForAll("mutations") List<OnnxMutation> mutations)
             throws Exception {
         Seed seed = seeds().get(name);
