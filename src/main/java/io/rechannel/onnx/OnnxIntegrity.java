@@ -23,6 +23,9 @@ import java.util.Set;
  */
 final class OnnxIntegrity {
 
+    /** Operators whose outputs rechannel reads as constants (aliases), which ONNX defines with one output. */
+    private static final Set<String> SINGLE_OUTPUT = Set.of("Identity", "Constant");
+
     private final OnnxFile file;
     private final Path path;
 
@@ -91,6 +94,12 @@ final class OnnxIntegrity {
         List<OnnxMl.NodeProto> nodes = file.nodes();
         Map<String, Integer> producer = new HashMap<>();
         for (int i = 0; i < nodes.size(); i++) {
+            OnnxMl.NodeProto node = nodes.get(i);
+            boolean standard = node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx");
+            if (standard && SINGLE_OUTPUT.contains(node.getOpType()) && node.getOutputCount() != 1) {
+                throw RechannelException.malformed(path + ": node " + label(node, i) + " (" + node.getOpType() + ") has "
+                        + node.getOutputCount() + " outputs; the operator has one");
+            }
             for (String output : nodes.get(i).getOutputList()) {
                 if (output.isEmpty()) {
                     continue;

@@ -142,6 +142,9 @@ class OnnxHardeningTest {
                 refused("node output named like an initializer", 4, "node 'relu' produces 'B', which is already a graph input or initializer",
                         dir -> write(nodes(conv(), node("conv", "Conv", List.of("x", "W", "B"), "y"),
                                 node("relu", "Relu", List.of("y"), "B")), dir.resolve("m.onnx"))),
+                refused("Identity without an output", 4, "node 'alias' (Identity) has 0 outputs; the operator has one",
+                        dir -> write(nodes(conv(), OnnxMl.NodeProto.newBuilder().setName("alias").setOpType("Identity")
+                                .addInput("W").build(), node("conv", "Conv", List.of("x", "W", "B"), "y")), dir.resolve("m.onnx"))),
                 refused("graph output nobody produces", 4, "graph output 'z' is not produced by any node, input or initializer",
                         dir -> {
                             OnnxMl.ModelProto.Builder m = conv();
