@@ -41,6 +41,9 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
         int channels = -1;
         if (shape != null && shape.length >= 2) {
             long c = shape[first.axis().index(shape.length)];
+            if (c > Integer.MAX_VALUE) {
+                throw RechannelException.malformed(source + ": input '" + input.id() + "' declares " + c + " channels");
+            }
             channels = c > 0 ? (int) c : -1;
         }
         List<Use> weights = new ArrayList<>();

@@ -41,6 +41,9 @@ final class OnnxVerifier {
     /** Tolerance of the end-to-end comparison, relative to the output's magnitude: float32 through a network. */
     static final double RUNTIME_TOLERANCE = 1e-4;
 
+    /** The largest input the whole-model check feeds (values): its arrays must fit the launcher's heap. */
+    static final long MAX_TEST_INPUT = 1L << 21;
+
     private final Path original;
     private final Path adapted;
     private final List<String> problems = new ArrayList<>();
@@ -80,6 +83,9 @@ final class OnnxVerifier {
         if (!floatInput(after, newPlan.dependency().input())) {
             notes.add("the whole-model check was skipped: input '" + newPlan.dependency().input()
                     + "' is not float32, so mapped inputs cannot be fed to it; the layer checks above prove the adaptation");
+        } else if (oldAffine != null && newAffine != null && testInputSize(newPlan) > MAX_TEST_INPUT) {
+            notes.add("the whole-model check was skipped: input '" + newPlan.dependency().input() + "' declares more than "
+                    + MAX_TEST_INPUT + " values, more than the check holds in memory; the layer checks above prove the adaptation");
         } else if (oldAffine != null && newAffine != null) {
             checks.add(runtimeCheck(oldPlan, newPlan, map, oldAffine, newAffine));
         } else {
@@ -261,6 +267,28 @@ final class OnnxVerifier {
         return values.length == channels ? values : null;
     }
 
+    /** The shape of the whole-model check's input: the declared one, symbolic batch 2, other symbolic axes 32. */
+    private long[] testShape(OnnxPlan after) {
+        String inputName = after.dependency().input();
+        long[] shape = after.model().graph().node(inputName).declaredShape().orElseThrow(() ->
+                RechannelException.unsupported(adapted + ": input '" + inputName + "' declares no shape to test with")).clone();
+        for (int d = 0; d < shape.length; d++) {
+            if (shape[d] <= 0) {
+                shape[d] = d == 0 ? 2 : 32;
+            }
+        }
+        return shape;
+    }
+
+    /** The number of values of the check's input, or Long.MAX_VALUE when it overflows. */
+    private long testInputSize(OnnxPlan after) {
+        try {
+            return io.rechannel.core.Shapes.count(testShape(after));
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
     /**
      * ONNX Runtime: the adapted model on random x' against the original on the input that gives the
      * original's first layers Mᵀ of what the adapted model's per-channel preprocessing makes of x'.
@@ -268,16 +296,9 @@ final class OnnxVerifier {
     private VerifyResult.LayerCheck runtimeCheck(OnnxPlan before, OnnxPlan after, ChannelMap map, double[][] oldAffine,
                                                  double[][] newAffine) {
         String inputName = after.dependency().input();
-        long[] shape = after.model().graph().node(inputName).declaredShape().orElseThrow(() ->
-                RechannelException.unsupported(adapted + ": input '" + inputName + "' declares no shape to test with"));
-        shape = shape.clone();
+        long[] shape = testShape(after);
         ChannelAxis axis = after.dependency().axis();
         int channelIndex = axis.index(shape.length);
-        for (int d = 0; d < shape.length; d++) {
-            if (shape[d] <= 0) {
-                shape[d] = d == 0 ? 2 : 32;
-            }
-        }
         long outer = 1;
         long inner = 1;
         for (int d = 0; d < channelIndex; d++) {

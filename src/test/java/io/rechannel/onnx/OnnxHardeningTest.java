@@ -210,6 +210,18 @@ class OnnxHardeningTest {
         }
     }
 
+    /** A declared input too large to feed whole is not allocated (it would end in an out-of-memory crash). */
+    @Test
+    void hugeDeclaredInputSkipsOnlyTheWholeModelCheck(@TempDir Path dir) throws Exception {
+        OnnxMl.ModelProto.Builder m = conv();
+        m.getGraphBuilder().setInput(0, OnnxModels.value("x", 1, 3, 100_000, 100_000));
+        Path model = write(m, dir.resolve("huge.onnx"));
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "-o", dir.resolve("o.onnx").toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().contains("the whole-model check was skipped: input 'x' declares more than 2097152 values"), run.out());
+        assertTrue(run.out().contains("conv W: max |difference|"), run.out());
+    }
+
     /** The output's data file is a new file with the output's own mode, not a copy of the source's mode. */
     @Test
     void outputDataFileIsAnOrdinaryNewFile(@TempDir Path dir) throws Exception {
