@@ -44,7 +44,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class OnnxFuzzTest {
 
-    static final int DEFAULT_TRIES = 200;
+    static final int DEFAULT_TRIES = 300;
     private static final Set<Integer> DOCUMENTED = Set.of(0, 2, 3, 4, 5, 6, 7);
     private static final Duration PER_INPUT = Duration.ofSeconds(60);
     private static final byte[] CANARY = "RECHANNEL-CANARY-outside-the-model-folder".getBytes(StandardCharsets.US_ASCII);
