@@ -78,6 +78,8 @@ public final class Main implements Runnable {
     }
 
     /** One line: plain, or JSON for scripts that asked for JSON. */
+    private static final java.util.regex.Pattern CONTROL = java.util.regex.Pattern.compile("[\\p{Cntrl}\u2028\u2029]");
+
     private static void report(PrintWriter errors, boolean json, String message, String kind, int code) {
         if (json) {
             Map<String, Object> error = new LinkedHashMap<>();
@@ -86,7 +88,9 @@ public final class Main implements Runnable {
             error.put("exitCode", code);
             Output.jsonLine(errors, error);
         } else {
-            errors.println("rechannel: " + message);
+            // names read from a model may hold line breaks or terminal escapes: the message stays one line
+            errors.println("rechannel: " + CONTROL.matcher(message)
+                    .replaceAll(m -> String.format("\\\\u%04x", (int) m.group().charAt(0))));
         }
     }
 

@@ -34,6 +34,7 @@ public final class OnnxFile {
     static final int GRAPH_INPUT = 11;
     static final int GRAPH_OUTPUT = 12;
     static final int GRAPH_VALUE_INFO = 13;
+    static final int GRAPH_SPARSE_INITIALIZER = 15;
 
     /** A field of a message: its number and where it lies (tag included), and where its payload starts. */
     record Span(int number, long start, long end, long payloadStart) {
@@ -42,14 +43,19 @@ public final class OnnxFile {
         }
     }
 
-    /** An initializer's header; its values are read on demand. */
-    public record TensorInfo(String name, int dataType, long[] dims, Span span, Map<String, String> external) {
+    /**
+     * An initializer's header; its values are read on demand.
+     *
+     * @param stored where and how its values are stored, as the file declares it (checked by {@link OnnxTensorCheck})
+     */
+    public record TensorInfo(String name, int dataType, long[] dims, Span span, Map<String, String> external,
+                             OnnxTensorCheck.Stored stored) {
         public long elementCount() {
             return io.rechannel.core.Shapes.count(dims);
         }
 
         public boolean isExternal() {
-            return !external.isEmpty();
+            return stored.dataLocation() == OnnxTensorCheck.EXTERNAL;
         }
     }
 
@@ -61,6 +67,7 @@ public final class OnnxFile {
     private final List<OnnxMl.ValueInfoProto> outputs = new ArrayList<>();
     private final List<OnnxMl.ValueInfoProto> valueInfos = new ArrayList<>();
     private final Map<String, TensorInfo> initializers = new LinkedHashMap<>();
+    private final List<String> sparseInitializers = new ArrayList<>();
     private Span graph;
     private long irVersion;
 
@@ -84,6 +91,7 @@ public final class OnnxFile {
         if (file.graph == null) {
             throw RechannelException.malformed(path + ": not an ONNX model (no graph)");
         }
+        OnnxIntegrity.check(file);
         return file;
     }
 
@@ -97,9 +105,15 @@ public final class OnnxFile {
             }
             int number = WireFormat.getTagFieldNumber(tag);
             if (number == MODEL_GRAPH && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                if (graph != null) {
+                    // protobuf would merge the two; a reader seeing only one of them would be fooled
+                    throw RechannelException.malformed(path + ": holds two graphs (field 7 twice)");
+                }
                 int length = in.readRawVarint32();
                 long payload = in.getTotalBytesRead();
-                indexGraph(in, payload + length);
+                int limit = in.pushLimit(length);
+                indexGraph(in);
+                popLimit(in, limit);
                 graph = new Span(number, start, payload + length, payload);
                 modelFields.add(graph);
                 continue;
@@ -113,13 +127,28 @@ public final class OnnxFile {
         }
     }
 
-    private void indexGraph(CodedInputStream in, long end) throws IOException {
-        while (in.getTotalBytesRead() < end) {
+    /**
+     * Ends a message read up to its limit. The stream's {@code isAtEnd} is also true where the file ends,
+     * so a message whose length reaches past the end of the file is caught here.
+     */
+    private static void popLimit(CodedInputStream in, int limit) throws InvalidProtocolBufferException {
+        if (in.getBytesUntilLimit() > 0) {
+            throw new InvalidProtocolBufferException("the file ends inside a message that claims "
+                    + in.getBytesUntilLimit() + " more bytes");
+        }
+        in.popLimit(limit);
+    }
+
+    /** Indexes the graph's fields up to the current limit (the graph message's end). */
+    private void indexGraph(CodedInputStream in) throws IOException {
+        while (!in.isAtEnd()) {
             long start = in.getTotalBytesRead();
             int tag = in.readTag();
             int number = WireFormat.getTagFieldNumber(tag);
             if (WireFormat.getTagWireType(tag) != WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-                in.skipField(tag);
+                if (!in.skipField(tag)) {
+                    throw RechannelException.malformed(path + ": the graph holds a stray end-group tag");
+                }
                 graphFields.add(new Span(number, start, in.getTotalBytesRead(), start));
                 continue;
             }
@@ -132,8 +161,17 @@ public final class OnnxFile {
                 case GRAPH_OUTPUT -> outputs.add(OnnxMl.ValueInfoProto.parseFrom(in.readRawBytes(length)));
                 case GRAPH_VALUE_INFO -> valueInfos.add(OnnxMl.ValueInfoProto.parseFrom(in.readRawBytes(length)));
                 case GRAPH_INITIALIZER -> {
+                    int limit = in.pushLimit(length);
                     TensorInfo info = tensorHeader(in, span);
-                    initializers.put(info.name(), info);
+                    popLimit(in, limit);
+                    if (initializers.put(info.name(), info) != null) {
+                        throw RechannelException.malformed(path + ": two initializers are named '" + info.name() + "'");
+                    }
+                }
+                case GRAPH_SPARSE_INITIALIZER -> {
+                    int limit = in.pushLimit(length);
+                    sparseInitializers.add(sparseName(in, span));
+                    popLimit(in, limit);
                 }
                 default -> in.skipRawBytes(length);
             }
@@ -141,36 +179,73 @@ public final class OnnxFile {
         }
     }
 
-    /** Reads a TensorProto's header fields, skipping its data. */
+    /**
+     * Reads a TensorProto's header fields up to the current limit, counting its stored values and skipping
+     * them. A known field with an unexpected wire type is skipped, as protobuf's own parser does.
+     */
     private TensorInfo tensorHeader(CodedInputStream in, Span span) throws IOException {
         String name = "";
         int dataType = 0;
+        int dataLocation = 0;
+        long rawBytes = -1;
         List<Long> dims = new ArrayList<>();
+        Map<Integer, Long> typed = new LinkedHashMap<>();
         Map<String, String> external = new LinkedHashMap<>();
-        while (in.getTotalBytesRead() < span.end()) {
+        while (!in.isAtEnd()) {
             int tag = in.readTag();
             int number = WireFormat.getTagFieldNumber(tag);
             int wire = WireFormat.getTagWireType(tag);
+            boolean delimited = wire == WireFormat.WIRETYPE_LENGTH_DELIMITED;
             if (number == 1 && wire == WireFormat.WIRETYPE_VARINT) {
                 dims.add(in.readInt64());
-            } else if (number == 1 && wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+            } else if (number == 1 && delimited) {
                 int limit = in.pushLimit(in.readRawVarint32());
                 while (in.getBytesUntilLimit() > 0) {
                     dims.add(in.readInt64());
                 }
                 in.popLimit(limit);
-            } else if (number == 2) {
+            } else if (number == 2 && wire == WireFormat.WIRETYPE_VARINT) {
                 dataType = in.readInt32();
-            } else if (number == 8) {
+            } else if (number == 8 && delimited) {
                 name = in.readString();
-            } else if (number == 13) {
+            } else if (number == 9 && delimited) {
+                int length = in.readRawVarint32();
+                in.skipRawBytes(length);
+                rawBytes = length;
+            } else if (number == 13 && delimited) {
                 OnnxMl.StringStringEntryProto entry = OnnxMl.StringStringEntryProto.parseFrom(in.readBytes());
                 external.put(entry.getKey(), entry.getValue());
-            } else {
-                in.skipField(tag);
+            } else if (number == 14 && wire == WireFormat.WIRETYPE_VARINT) {
+                dataLocation = in.readEnum();
+            } else if (OnnxTensorCheck.isTypedField(number, wire)) {
+                typed.merge(number, OnnxTensorCheck.countValues(in, tag), Long::sum);
+            } else if (!in.skipField(tag)) {
+                throw RechannelException.malformed(path + ": initializer '" + name + "' holds a stray end-group tag");
             }
         }
-        return new TensorInfo(name, dataType, dims.stream().mapToLong(Long::longValue).toArray(), span, external);
+        return new TensorInfo(name, dataType, dims.stream().mapToLong(Long::longValue).toArray(), span, external,
+                new OnnxTensorCheck.Stored(rawBytes, typed, dataLocation));
+    }
+
+    /** The name of a SparseTensorProto's values (what nodes refer to it by), skipping its data. */
+    private String sparseName(CodedInputStream in, Span span) throws IOException {
+        String name = "";
+        while (!in.isAtEnd()) {
+            int tag = in.readTag();
+            if (WireFormat.getTagFieldNumber(tag) == 1 && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                int limit = in.pushLimit(in.readRawVarint32());
+                TensorInfo values = tensorHeader(in, span);
+                popLimit(in, limit);
+                name = values.name();
+                if (values.isExternal()) {
+                    throw RechannelException.unsupported(path + ": sparse initializer '" + name
+                            + "' stores its values in external data; rechannel reads external data of dense initializers only");
+                }
+            } else if (!in.skipField(tag)) {
+                throw RechannelException.malformed(path + ": a sparse initializer holds a stray end-group tag");
+            }
+        }
+        return name;
     }
 
     public Path path() {
@@ -199,6 +274,11 @@ public final class OnnxFile {
 
     public Map<String, TensorInfo> initializers() {
         return initializers;
+    }
+
+    /** The names of the graph's sparse initializers (constants too, though rechannel never changes them). */
+    List<String> sparseInitializers() {
+        return sparseInitializers;
     }
 
     List<Span> modelFields() {
@@ -244,38 +324,11 @@ public final class OnnxFile {
 
     /** For an external initializer: its bytes from the data file; otherwise null. */
     byte[] externalData(TensorInfo info) {
-        if (!info.isExternal()) {
-            return null;
-        }
-        Path data = externalPath(info);
-        long offset = Long.parseLong(info.external().getOrDefault("offset", "0"));
-        String lengthText = info.external().get("length");
-        try (FileChannel channel = FileChannel.open(data, StandardOpenOption.READ)) {
-            long length = lengthText != null ? Long.parseLong(lengthText) : channel.size() - offset;
-            ByteBuffer buffer = ByteBuffer.allocate(Math.toIntExact(length)).order(ByteOrder.LITTLE_ENDIAN);
-            while (buffer.hasRemaining()) {
-                if (channel.read(buffer, offset + buffer.position()) < 0) {
-                    throw RechannelException.malformed(data + ": ends inside initializer '" + info.name() + "'");
-                }
-            }
-            return buffer.array();
-        } catch (IOException e) {
-            throw new RechannelException(RechannelException.Kind.IO, data + ": external data of '" + info.name()
-                    + "' cannot be read: " + e.getMessage(), e);
-        }
+        return info.isExternal() ? OnnxExternalData.of(this, info).read() : null;
     }
 
-    /** The file holding an external initializer's data. */
+    /** The file holding an external initializer's data: a regular file inside the model's folder. */
     Path externalPath(TensorInfo info) {
-        String location = info.external().get("location");
-        if (location == null) {
-            throw RechannelException.malformed(path + ": initializer '" + info.name() + "' is external but names no location");
-        }
-        Path data = path.toAbsolutePath().getParent().resolve(location).normalize();
-        if (!Files.isRegularFile(data)) {
-            throw new RechannelException(RechannelException.Kind.IO, path + ": external data file " + location
-                    + " of initializer '" + info.name() + "' is missing");
-        }
-        return data;
+        return OnnxExternalData.of(this, info).file();
     }
 }

@@ -17,9 +17,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /** ONNX models ({@code .onnx}), with their external data. */
 public final class OnnxFormat implements ModelFormat {
@@ -105,20 +105,21 @@ public final class OnnxFormat implements ModelFormat {
         OnnxAdapter adapter = new OnnxAdapter(plan, map, options);
         OnnxEdits edits = adapter.edits();
         List<String> changes = new ArrayList<>(adapter.changes());
-        Set<String> locations = new LinkedHashSet<>();
+        Map<String, Path> locations = new LinkedHashMap<>();
         for (OnnxFile.TensorInfo info : file.initializers().values()) {
             if (info.isExternal() && !edits.initializers.containsKey(info.name())) {
-                file.externalPath(info); // a missing data file fails here, before anything is written
-                locations.add(info.external().get("location"));
+                // the confined real path, checked when the file was read
+                locations.put(info.external().get("location"), file.externalPath(info));
             }
         }
         List<AtomicOutput> dataFiles = new ArrayList<>();
         List<Path> parts = parts(file);
         try (AtomicOutput out = AtomicOutput.create(parts, output, overwrite)) {
             int k = 0;
-            for (String location : locations) {
+            for (Map.Entry<String, Path> entry : locations.entrySet()) {
+                String location = entry.getKey();
+                Path data = entry.getValue();
                 String name = output.getFileName() + (locations.size() == 1 ? ".data" : "." + (k++) + ".data");
-                Path data = input.toAbsolutePath().getParent().resolve(location);
                 AtomicOutput copy = AtomicOutput.create(parts, output.toAbsolutePath().resolveSibling(name), overwrite);
                 dataFiles.add(copy);
                 copy.copyFrom(data);

@@ -41,6 +41,9 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
         int channels = -1;
         if (shape != null && shape.length >= 2) {
             long c = shape[first.axis().index(shape.length)];
+            if (c > Integer.MAX_VALUE) {
+                throw RechannelException.malformed(source + ": input '" + input.id() + "' declares " + c + " channels");
+            }
             channels = c > 0 ? (int) c : -1;
         }
         List<Use> weights = new ArrayList<>();
@@ -70,8 +73,10 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
                     continue;
                 }
                 int dim = dims.length == 1 ? 0 : indexOfChannel(dims, consumer.segment());
-                AxisView whole = AxisView.of(dims, dim);
-                constants.add(new Use(consumer, node, k, constant, spanView(whole, consumer, channels, source),
+                int c = channels;
+                AxisView view = fitted(() -> spanView(AxisView.of(dims, dim), consumer, c, source),
+                        source, consumer, constant, dims, channels);
+                constants.add(new Use(consumer, node, k, constant, view,
                         dim, node.getOpType() + (node.getOpType().equals("BatchNormalization") ? "." + k : "")));
             }
         }
@@ -87,12 +92,59 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
         return segment.axis() == ChannelAxis.LAST ? dims.length - 1 : Math.max(0, dims.length - 3);
     }
 
+    /**
+     * A kernel must have the rank its operator defines (Conv/ConvTranspose: output and input channels and at
+     * least one spatial axis; Gemm: 2; MatMul: at least 1) and no empty axis: a layer without weights reads
+     * no channels, and the arithmetic on its shape would divide by zero.
+     */
+    private static void checkKernel(String op, long[] dims, Consumer consumer, String weight, String source) {
+        int rank = switch (op) {
+            case "Conv", "ConvTranspose" -> 3;
+            case "Gemm" -> 2;
+            default -> 1;
+        };
+        String which = source + ": node '" + consumer.node().id() + "' (" + op + ") weight '" + weight + "' has dims "
+                + java.util.Arrays.toString(dims);
+        if (dims.length < rank || op.equals("Gemm") && dims.length != 2) {
+            throw RechannelException.malformed(which + "; " + op + " needs a weight of rank "
+                    + (op.equals("Gemm") ? "2" : rank + " or more"));
+        }
+        for (long d : dims) {
+            if (d == 0) {
+                throw RechannelException.malformed(which + ", an empty axis; the layer would have no weights");
+            }
+        }
+    }
+
     /** The weight of a layer that mixes channels, viewed along its input-channel axis. */
     private static Use weightUse(OnnxModel model, Consumer consumer, int channels, String source) {
         OnnxMl.NodeProto node = model.node(consumer.node().id());
         String op = node.getOpType();
         String weight = model.constantSource(node.getInput(1));
         long[] dims = model.constantShape(weight);
+        checkKernel(op, dims, consumer, weight, source);
+        return fitted(() -> weightView(node, weight, dims, consumer, channels, source), source, consumer, weight, dims,
+                channels);
+    }
+
+    /**
+     * A constant's channel view; a constant narrower than the channels the model feeds it (a declared input
+     * shape that disagrees with the weights) is malformed.
+     */
+    private static <T> T fitted(java.util.function.Supplier<T> view, String source, Consumer consumer,
+                                   String constant, long[] dims, int channels) {
+        try {
+            return view.get();
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw RechannelException.malformed(source + ": node '" + consumer.node().id() + "' reads '" + constant + "' of dims "
+                    + java.util.Arrays.toString(dims) + ", which does not fit the " + channels + " channels the model feeds it"
+                    + (consumer.segment().offset() > 0 ? " at offset " + consumer.segment().offset() : ""));
+        }
+    }
+
+    private static Use weightView(OnnxMl.NodeProto node, String weight, long[] dims, Consumer consumer, int channels,
+                                  String source) {
+        String op = node.getOpType();
         Segment segment = consumer.segment();
         int dim;
         AxisView view;
@@ -107,7 +159,7 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
                 boolean transposed = op.equals("Gemm") && OnnxModel.attribute(node, "transB", 0) == 1;
                 if (dims.length != 2) {
                     throw RechannelException.unsupported(source + ": node '" + consumer.node().id() + "' (" + op
-                            + ") has a weight of rank " + dims.length);
+                            + ") has a weight of rank " + dims.length + "; rechannel adapts 2-D MatMul weights");
                 }
                 dim = transposed ? 1 : 0;
                 long k = dims[dim];

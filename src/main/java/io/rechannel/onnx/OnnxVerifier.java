@@ -4,6 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
@@ -39,6 +40,9 @@ final class OnnxVerifier {
 
     /** Tolerance of the end-to-end comparison, relative to the output's magnitude: float32 through a network. */
     static final double RUNTIME_TOLERANCE = 1e-4;
+
+    /** The largest input the whole-model check feeds (values): its arrays must fit the launcher's heap. */
+    static final long MAX_TEST_INPUT = 1L << 21;
 
     private final Path original;
     private final Path adapted;
@@ -79,6 +83,9 @@ final class OnnxVerifier {
         if (!floatInput(after, newPlan.dependency().input())) {
             notes.add("the whole-model check was skipped: input '" + newPlan.dependency().input()
                     + "' is not float32, so mapped inputs cannot be fed to it; the layer checks above prove the adaptation");
+        } else if (oldAffine != null && newAffine != null && testInputSize(newPlan) > MAX_TEST_INPUT) {
+            notes.add("the whole-model check was skipped: input '" + newPlan.dependency().input() + "' declares more than "
+                    + MAX_TEST_INPUT + " values, more than the check holds in memory; the layer checks above prove the adaptation");
         } else if (oldAffine != null && newAffine != null) {
             checks.add(runtimeCheck(oldPlan, newPlan, map, oldAffine, newAffine));
         } else {
@@ -147,11 +154,9 @@ final class OnnxVerifier {
             return sameRange(a.path(), x.span().start(), b.path(), y.span().start(), x.span().end() - x.span().start())
                     && x.span().end() - x.span().start() == y.span().end() - y.span().start();
         }
-        long xo = Long.parseLong(x.external().getOrDefault("offset", "0"));
-        long yo = Long.parseLong(y.external().getOrDefault("offset", "0"));
-        long length = Long.parseLong(x.external().getOrDefault("length", "-1"));
-        return x.external().get("length").equals(y.external().get("length"))
-                && sameRange(a.externalPath(x), xo, b.externalPath(y), yo, length);
+        OnnxExternalData xd = OnnxExternalData.of(a, x);
+        OnnxExternalData yd = OnnxExternalData.of(b, y);
+        return xd.length() == yd.length() && sameRange(xd.file(), xd.offset(), yd.file(), yd.offset(), xd.length());
     }
 
     private static boolean sameRange(Path p, long po, Path q, long qo, long length) {
@@ -271,6 +276,28 @@ final class OnnxVerifier {
         return values.length == channels ? values : null;
     }
 
+    /** The shape of the whole-model check's input: the declared one, symbolic batch 2, other symbolic axes 32. */
+    private long[] testShape(OnnxPlan after) {
+        String inputName = after.dependency().input();
+        long[] shape = after.model().graph().node(inputName).declaredShape().orElseThrow(() ->
+                RechannelException.unsupported(adapted + ": input '" + inputName + "' declares no shape to test with")).clone();
+        for (int d = 0; d < shape.length; d++) {
+            if (shape[d] <= 0) {
+                shape[d] = d == 0 ? 2 : 32;
+            }
+        }
+        return shape;
+    }
+
+    /** The number of values of the check's input, or Long.MAX_VALUE when it overflows. */
+    private long testInputSize(OnnxPlan after) {
+        try {
+            return io.rechannel.core.Shapes.count(testShape(after));
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
     /**
      * ONNX Runtime: the adapted model on random x' against the original on the input that gives the
      * original's first layers Mᵀ of what the adapted model's per-channel preprocessing makes of x'.
@@ -278,16 +305,9 @@ final class OnnxVerifier {
     private VerifyResult.LayerCheck runtimeCheck(OnnxPlan before, OnnxPlan after, ChannelMap map, double[][] oldAffine,
                                                  double[][] newAffine) {
         String inputName = after.dependency().input();
-        long[] shape = after.model().graph().node(inputName).declaredShape().orElseThrow(() ->
-                RechannelException.unsupported(adapted + ": input '" + inputName + "' declares no shape to test with"));
-        shape = shape.clone();
+        long[] shape = testShape(after);
         ChannelAxis axis = after.dependency().axis();
         int channelIndex = axis.index(shape.length);
-        for (int d = 0; d < shape.length; d++) {
-            if (shape[d] <= 0) {
-                shape[d] = d == 0 ? 2 : 32;
-            }
-        }
         long outer = 1;
         long inner = 1;
         for (int d = 0; d < channelIndex; d++) {
@@ -328,27 +348,47 @@ final class OnnxVerifier {
         }
         long[] oldShape = shape.clone();
         oldShape[channelIndex] = map.oldCount();
-        try {
-            OrtEnvironment env = OrtEnvironment.getEnvironment();
-            float[][] yOld = run(env, original, before.dependency().input(), mapped, oldShape);
-            float[][] yNew = run(env, adapted, inputName, x, shape);
-            double maxAbs = 0;
-            double maxRel = 0;
-            for (int o = 0; o < yOld.length; o++) {
-                double scale = 0;
-                for (float v : yOld[o]) {
-                    scale = Math.max(scale, Math.abs(v));
-                }
-                for (int i = 0; i < yOld[o].length; i++) {
-                    double diff = Math.abs(yOld[o][i] - yNew[o][i]);
-                    maxAbs = Math.max(maxAbs, diff);
-                    maxRel = Math.max(maxRel, diff / Math.max(1, scale));
-                }
+        OrtEnvironment env = environment();
+        float[][] yOld = runOrRefuse(env, original, before.dependency().input(), mapped, oldShape);
+        float[][] yNew = runOrRefuse(env, adapted, inputName, x, shape);
+        for (int o = 0; o < Math.max(yOld.length, yNew.length); o++) {
+            if (o >= yOld.length || o >= yNew.length || yOld[o].length != yNew[o].length) {
+                throw RechannelException.inexact(adapted + ": output " + o + " of the model has another size than the"
+                        + " original's");
             }
-            return new VerifyResult.LayerCheck("(whole model, ONNX Runtime)", "outputs", maxAbs, maxRel,
-                    maxRel <= RUNTIME_TOLERANCE);
+        }
+        double maxAbs = 0;
+        double maxRel = 0;
+        for (int o = 0; o < yOld.length; o++) {
+            double scale = 0;
+            for (float v : yOld[o]) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            for (int i = 0; i < yOld[o].length; i++) {
+                double diff = Math.abs(yOld[o][i] - yNew[o][i]);
+                maxAbs = Math.max(maxAbs, diff);
+                maxRel = Math.max(maxRel, diff / Math.max(1, scale));
+            }
+        }
+        return new VerifyResult.LayerCheck("(whole model, ONNX Runtime)", "outputs", maxAbs, maxRel,
+                maxRel <= RUNTIME_TOLERANCE);
+    }
+
+    /**
+     * ONNX Runtime with its own logging off: its warnings (coloured lines on stderr) are no business of
+     * the user's, and its errors reach rechannel as exceptions, reported in rechannel's one line.
+     */
+    static OrtEnvironment environment() {
+        return OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
+    }
+
+    /** {@link #run}, with ONNX Runtime's refusal reported as one line naming the model it refused. */
+    private static float[][] runOrRefuse(OrtEnvironment env, Path model, String input, double[] values, long[] shape) {
+        try {
+            return run(env, model, input, values, shape);
         } catch (OrtException e) {
-            throw RechannelException.inexact(adapted + ": ONNX Runtime cannot run the model: " + e.getMessage());
+            throw RechannelException.inexact(model + ": ONNX Runtime cannot run the model, so it cannot be compared: "
+                    + String.valueOf(e.getMessage()).strip().replaceAll("\\s*\\n\\s*", " "));
         }
     }
 
@@ -360,6 +400,7 @@ final class OnnxVerifier {
         }
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+            options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
             try (OrtSession session = env.createSession(model.toString(), options);
                  OnnxTensor tensor = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
                  OrtSession.Result result = session.run(Map.of(input, tensor))) {

@@ -65,7 +65,9 @@ final class OnnxWriter {
         }
         long graphLength = graphParts.stream().mapToLong(Part::size).sum();
         try (FileChannel source = FileChannel.open(in.path(), StandardOpenOption.READ);
-             FileChannel out = FileChannel.open(output, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+             // the output is a fresh, empty temporary file: truncating it on open would only make the
+             // file system flush every written page at close (ext4 does so after a truncation)
+             FileChannel out = FileChannel.open(output, StandardOpenOption.WRITE);
              io.rechannel.format.Progress progress = io.rechannel.format.Progress.of("writing " + output.getFileName(),
                      source.size())) {
             for (OnnxFile.Span span : in.modelFields()) {
