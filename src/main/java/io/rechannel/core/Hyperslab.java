@@ -50,8 +50,10 @@ public record Hyperslab(long[] start, long[] stride, long[] count, long[] block)
      * Calls {@code consumer} for every run of consecutive indices it selects in a row-major tensor of
      * {@code shape}, in order; adjacent runs are joined.
      */
-    public void forEachRun(long[] shape, RunConsumer consumer) {
+    public void forEachRun(long[] tensorShape, RunConsumer consumer) {
         int rank = rank();
+        // a scalar is a tensor of shape [1]
+        long[] shape = tensorShape.length == 0 && rank == 1 ? new long[] {1} : tensorShape;
         if (shape.length != rank) {
             throw new IllegalArgumentException("hyperslab of rank " + rank + " on a shape of rank " + shape.length);
         }

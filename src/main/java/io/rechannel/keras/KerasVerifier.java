@@ -2,8 +2,11 @@ package io.rechannel.keras;
 
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
+import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.RechannelException;
+import io.rechannel.core.TensorLayout;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.DatasetInfo;
 import io.rechannel.hdf5.Hdf5File;
@@ -61,8 +64,12 @@ final class KerasVerifier {
                     Composed b = compose(adapted.store(), after, updated);
                     check = Verifier.checkTaps(a.kernel(), a.view(), b.kernel(), b.view(), map, 17);
                 } else {
-                    check = Verifier.checkTaps(original.store().read(old.weight()), old.view(),
-                            adapted.store().read(updated.weight()), updated.view(), map, 17);
+                    check = Verifier.checkTaps(layout(old), reader(original.store(), old), layout(updated),
+                            reader(adapted.store(), updated), map, 17, Blocks.budget());
+                }
+                if (!check.finite()) {
+                    problems.add(old.layer().path() + "/" + old.weight().name()
+                            + ": the original or adapted kernel holds NaN or infinity, which no exact adaptation gives");
                 }
                 checks.add(new VerifyResult.LayerCheck(old.layer().path(), old.weight().name(),
                         check.maxAbsDifference(), check.maxRelativeDifference(), check.passed()));
@@ -82,6 +89,14 @@ final class KerasVerifier {
     }
 
     private record Composed(double[] kernel, AxisView view) {
+    }
+
+    private static TensorLayout layout(KerasPlan.ViewedWeight viewed) {
+        return TensorLayout.of(viewed.weight().shape(), viewed.view(), viewed.dim());
+    }
+
+    private static Blocks.Reader reader(KerasWeightStore store, KerasPlan.ViewedWeight viewed) {
+        return (slab, into) -> store.readBlock(viewed.weight(), slab, into);
     }
 
     /**
@@ -132,13 +147,17 @@ final class KerasVerifier {
             problems.add(adaptedName + ": layer '" + old.layer().path() + "' does not read the input there");
             return null;
         }
-        if (old.layer().className().startsWith("SeparableConv")) {
-            Composed a = compose(original.store(), before, old);
-            Composed b = compose(adapted.store(), after, updated);
-            return Verifier.recover(a.kernel(), a.view(), b.kernel(), b.view(), from, to);
+        try {
+            if (old.layer().className().startsWith("SeparableConv")) {
+                Composed a = compose(original.store(), before, old);
+                Composed b = compose(adapted.store(), after, updated);
+                return Verifier.recover(a.kernel(), a.view(), b.kernel(), b.view(), from, to);
+            }
+            return Verifier.recover(layout(old), reader(original.store(), old), layout(updated),
+                    reader(adapted.store(), updated), from, to, Blocks.budget());
+        } catch (RechannelException e) {
+            throw new RechannelException(e.kind(), adaptedName + ": layer '" + old.layer().path() + "': " + e.getMessage(), e);
         }
-        return Verifier.recover(original.store().read(old.weight()), old.view(), adapted.store().read(updated.weight()),
-                updated.view(), from, to);
     }
 
     private KerasPlan.ViewedWeight counterpart(List<KerasPlan.ViewedWeight> candidates, KerasPlan.ViewedWeight old) {

@@ -7,10 +7,12 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
+import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
 import io.rechannel.core.RechannelException;
+import io.rechannel.core.TensorLayout;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.graph.ChannelAxis;
 import io.rechannel.verify.Verifier;
@@ -66,8 +68,12 @@ final class OnnxVerifier {
             changed.add(old.source());
             OnnxPlan.Use updated = counterpart(newPlan.weights(), old);
             if (updated != null) {
-                Verifier.TapCheck check = Verifier.checkTaps(before.constantValues(old.source()), old.view(),
-                        after.constantValues(updated.source()), updated.view(), map, 17);
+                Verifier.TapCheck check = Verifier.checkTaps(layout(before, old), TensorData.source(before, old.source()).reader(),
+                        layout(after, updated), TensorData.source(after, updated.source()).reader(), map, 17, Blocks.budget());
+                if (!check.finite()) {
+                    problems.add(old.source() + ": the original or adapted weight holds NaN or infinity, which no exact"
+                            + " adaptation gives");
+                }
                 checks.add(new VerifyResult.LayerCheck(old.consumer().node().id(), old.source(), check.maxAbsDifference(),
                         check.maxRelativeDifference(), check.passed()));
             }
@@ -105,8 +111,17 @@ final class OnnxVerifier {
         if (updated == null) {
             throw RechannelException.inexact(adapted + ": node '" + old.consumer().node().id() + "' does not read the input");
         }
-        return Verifier.recover(before.model().constantValues(old.source()), old.view(),
-                after.model().constantValues(updated.source()), updated.view(), from, to);
+        try {
+            return Verifier.recover(layout(before.model(), old), TensorData.source(before.model(), old.source()).reader(),
+                    layout(after.model(), updated), TensorData.source(after.model(), updated.source()).reader(), from, to,
+                    Blocks.budget());
+        } catch (RechannelException e) {
+            throw new RechannelException(e.kind(), adapted + ": node '" + old.consumer().node().id() + "': " + e.getMessage(), e);
+        }
+    }
+
+    private static TensorLayout layout(OnnxModel model, OnnxPlan.Use use) {
+        return TensorLayout.of(model.constantShape(use.source()), use.view(), use.dim());
     }
 
     private OnnxPlan.Use counterpart(List<OnnxPlan.Use> uses, OnnxPlan.Use old) {
