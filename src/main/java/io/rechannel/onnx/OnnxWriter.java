@@ -73,6 +73,10 @@ final class OnnxWriter {
             graphParts.add(Part.of(tensor));
         }
         long graphLength = graphParts.stream().mapToLong(Part::size).sum();
+        if (graphLength > Integer.MAX_VALUE) {
+            throw RechannelException.unsupported(in.path() + ": the adapted graph would take " + graphLength
+                    + " bytes, beyond protobuf's 2 GiB limit (rechannel stores changed tensors inline)");
+        }
         try (FileChannel source = FileChannel.open(in.path(), StandardOpenOption.READ);
              FileChannel out = FileChannel.open(output, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
              io.rechannel.format.Progress progress = io.rechannel.format.Progress.of("writing " + output.getFileName(),

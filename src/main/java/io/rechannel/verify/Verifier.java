@@ -72,13 +72,29 @@ public final class Verifier {
             finite &= allFinite(before) && allFinite(after);
             AxisView ov = oldLayout.blockView(block);
             AxisView nv = newLayout.blockView(other);
-            for (int t = 0; t < xNew.length; t++) {
-                for (long o = 0; o < ov.outer(); o++) {
-                    for (long k = 0; k < ov.inner(); k++) {
-                        double[] yNew = tap(after, nv, o, k, xNew[t]);
-                        double[] yOld = tap(before, ov, o, k, xOld[t]);
-                        double diff = Math.abs(yNew[0] - yOld[0]);
-                        double scale = yNew[1] + yOld[1];
+            int newAxis = nv.axisLength();
+            int oldAxis = ov.axisLength();
+            double[] tapNew = new double[newAxis];
+            double[] tapOld = new double[oldAxis];
+            for (long o = 0; o < ov.outer(); o++) {
+                for (long k = 0; k < ov.inner(); k++) {
+                    gather(after, nv, o, k, tapNew);
+                    gather(before, ov, o, k, tapOld);
+                    for (int t = 0; t < xNew.length; t++) {
+                        double yNew = 0;
+                        double scale = 0;
+                        for (int c = 0; c < newAxis; c++) {
+                            double term = tapNew[c] * xNew[t][c];
+                            yNew += term;
+                            scale += Math.abs(term);
+                        }
+                        double yOld = 0;
+                        for (int c = 0; c < oldAxis; c++) {
+                            double term = tapOld[c] * xOld[t][c];
+                            yOld += term;
+                            scale += Math.abs(term);
+                        }
+                        double diff = Math.abs(yNew - yOld);
                         maxAbs = Math.max(maxAbs, diff);
                         if (!(diff <= 0)) {
                             // positive, or NaN: a NaN stays NaN and fails the comparison with the tolerance
@@ -126,16 +142,13 @@ public final class Verifier {
         return xOld;
     }
 
-    /** {Σ_c W[o][c][k]·x_c, Σ_c |W[o][c][k]·x_c|}. */
-    private static double[] tap(double[] weight, AxisView view, long o, long k, double[] x) {
-        double sum = 0;
-        double abs = 0;
-        for (int c = 0; c < view.axisLength(); c++) {
-            double term = weight[(int) ((o * view.axisLength() + c) * view.inner() + k)] * x[c];
-            sum += term;
-            abs += Math.abs(term);
+    /** The channel vector of one kernel tap: W[o][c][k] for every c. */
+    private static void gather(double[] weight, AxisView view, long o, long k, double[] into) {
+        int at = (int) (o * view.axisLength() * view.inner() + k);
+        int step = (int) view.inner();
+        for (int c = 0; c < into.length; c++, at += step) {
+            into[c] = weight[at];
         }
-        return new double[] {sum, abs};
     }
 
     private static double[] read(TensorLayout layout, TensorLayout.Block block, Blocks.Reader in) {
