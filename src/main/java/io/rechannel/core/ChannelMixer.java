@@ -88,11 +88,6 @@ public final class ChannelMixer {
         return remix(old, view, Mixing.constants(map));
     }
 
-    /** Re-indexes optimizer state with {@link ChannelMap#stateWeights()}. */
-    public static double[] remapState(double[] old, AxisView view, ChannelMap map) {
-        return remix(old, view, Mixing.state(map));
-    }
-
     /**
      * The input the old layer sees for new input x': x_i = Σ_j M[j][i] · x'_j (that is, Mᵀx'),
      * with x' viewed through {@code newView}; the result has the old channel count.

@@ -51,19 +51,10 @@ public record Mixing(double[][] weights, boolean[] fresh, long seed) {
     }
 
     public boolean hasFresh() {
-        for (boolean f : fresh) {
-            if (f) {
-                return true;
-            }
-        }
-        return false;
+        return java.util.stream.IntStream.range(0, fresh.length).anyMatch(r -> fresh[r]);
     }
 
     private static double[][] deepCopy(double[][] m) {
-        double[][] copy = new double[m.length][];
-        for (int i = 0; i < m.length; i++) {
-            copy[i] = m[i].clone();
-        }
-        return copy;
+        return java.util.Arrays.stream(m).map(double[]::clone).toArray(double[][]::new);
     }
 }

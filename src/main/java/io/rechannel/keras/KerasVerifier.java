@@ -6,6 +6,7 @@ import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.RechannelException;
+import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.DatasetInfo;
@@ -64,8 +65,8 @@ final class KerasVerifier {
                     Composed b = compose(adapted.store(), after, updated);
                     check = Verifier.checkTaps(a.kernel(), a.view(), b.kernel(), b.view(), map, 17);
                 } else {
-                    check = Verifier.checkTaps(layout(old), reader(original.store(), old), layout(updated),
-                            reader(adapted.store(), updated), map, 17, Blocks.budget());
+                    check = Verifier.checkTaps(stored(original.store(), old), stored(adapted.store(), updated), map, 17,
+                            Blocks.budget());
                 }
                 if (!check.finite()) {
                     problems.add(old.layer().path() + "/" + old.weight().name()
@@ -91,12 +92,10 @@ final class KerasVerifier {
     private record Composed(double[] kernel, AxisView view) {
     }
 
-    private static TensorLayout layout(KerasPlan.ViewedWeight viewed) {
-        return TensorLayout.of(viewed.weight().shape(), viewed.view(), viewed.dim());
-    }
-
-    private static Blocks.Reader reader(KerasWeightStore store, KerasPlan.ViewedWeight viewed) {
-        return (slab, into) -> store.readBlock(viewed.weight(), slab, into);
+    /** A planned weight, read from its store block by block. */
+    private static StoredTensor stored(KerasWeightStore store, KerasPlan.ViewedWeight viewed) {
+        return new StoredTensor(TensorLayout.of(viewed.weight().shape(), viewed.view(), viewed.dim()),
+                (slab, into) -> store.readBlock(viewed.weight(), slab, into));
     }
 
     /**
@@ -153,8 +152,8 @@ final class KerasVerifier {
                 Composed b = compose(adapted.store(), after, updated);
                 return Verifier.recover(a.kernel(), a.view(), b.kernel(), b.view(), from, to);
             }
-            return Verifier.recover(layout(old), reader(original.store(), old), layout(updated),
-                    reader(adapted.store(), updated), from, to, Blocks.budget());
+            return Verifier.recover(stored(original.store(), old), stored(adapted.store(), updated), from, to,
+                    Blocks.budget());
         } catch (RechannelException e) {
             throw new RechannelException(e.kind(), adaptedName + ": layer '" + old.layer().path() + "': " + e.getMessage(), e);
         }

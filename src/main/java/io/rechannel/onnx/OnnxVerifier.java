@@ -12,6 +12,7 @@ import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
 import io.rechannel.core.RechannelException;
+import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.graph.ChannelAxis;
@@ -68,8 +69,8 @@ final class OnnxVerifier {
             changed.add(old.source());
             OnnxPlan.Use updated = counterpart(newPlan.weights(), old);
             if (updated != null) {
-                Verifier.TapCheck check = Verifier.checkTaps(layout(before, old), TensorData.source(before, old.source()).reader(),
-                        layout(after, updated), TensorData.source(after, updated.source()).reader(), map, 17, Blocks.budget());
+                Verifier.TapCheck check = Verifier.checkTaps(stored(before, old), stored(after, updated), map, 17,
+                        Blocks.budget());
                 if (!check.finite()) {
                     problems.add(old.source() + ": the original or adapted weight holds NaN or infinity, which no exact"
                             + " adaptation gives");
@@ -112,16 +113,16 @@ final class OnnxVerifier {
             throw RechannelException.inexact(adapted + ": node '" + old.consumer().node().id() + "' does not read the input");
         }
         try {
-            return Verifier.recover(layout(before.model(), old), TensorData.source(before.model(), old.source()).reader(),
-                    layout(after.model(), updated), TensorData.source(after.model(), updated.source()).reader(), from, to,
-                    Blocks.budget());
+            return Verifier.recover(stored(before.model(), old), stored(after.model(), updated), from, to, Blocks.budget());
         } catch (RechannelException e) {
             throw new RechannelException(e.kind(), adapted + ": node '" + old.consumer().node().id() + "': " + e.getMessage(), e);
         }
     }
 
-    private static TensorLayout layout(OnnxModel model, OnnxPlan.Use use) {
-        return TensorLayout.of(model.constantShape(use.source()), use.view(), use.dim());
+    /** A planned weight, read from its file block by block. */
+    private static StoredTensor stored(OnnxModel model, OnnxPlan.Use use) {
+        return new StoredTensor(TensorLayout.of(model.constantShape(use.source()), use.view(), use.dim()),
+                TensorData.source(model, use.source()).reader());
     }
 
     private OnnxPlan.Use counterpart(List<OnnxPlan.Use> uses, OnnxPlan.Use old) {

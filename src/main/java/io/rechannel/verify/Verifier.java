@@ -4,8 +4,8 @@ import io.rechannel.core.AxisView;
 import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
-import io.rechannel.core.Hyperslab;
 import io.rechannel.core.RechannelException;
+import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
 
 import java.util.SplittableRandom;
@@ -41,15 +41,14 @@ public final class Verifier {
     /** Both kernels held in memory, laid out exactly as their views. */
     public static TapCheck checkTaps(double[] oldWeight, AxisView oldView, double[] newWeight, AxisView newView,
                                      ChannelMap map, long seed) {
-        TensorLayout oldLayout = TensorLayout.of(oldView);
-        TensorLayout newLayout = TensorLayout.of(newView);
-        return checkTaps(oldLayout, Blocks.reader(oldWeight, oldLayout.shape()), newLayout,
-                Blocks.reader(newWeight, newLayout.shape()), map, seed, Blocks.budget());
+        return checkTaps(StoredTensor.inMemory(oldWeight, oldView), StoredTensor.inMemory(newWeight, newView), map, seed,
+                Blocks.budget());
     }
 
     /** Both kernels read block by block. */
-    public static TapCheck checkTaps(TensorLayout oldLayout, Blocks.Reader oldIn, TensorLayout newLayout,
-                                     Blocks.Reader newIn, ChannelMap map, long seed, long budget) {
+    public static TapCheck checkTaps(StoredTensor original, StoredTensor adapted, ChannelMap map, long seed, long budget) {
+        TensorLayout oldLayout = original.layout();
+        TensorLayout newLayout = adapted.layout();
         AxisView oldView = oldLayout.view();
         AxisView newView = newLayout.view();
         if (newView.count() != map.newCount() || oldView.count() != map.oldCount()
@@ -67,8 +66,8 @@ public final class Verifier {
         boolean finite = true;
         for (TensorLayout.Block block : oldLayout.mixingBlocks(budget, newView.axisLength())) {
             TensorLayout.Block other = newLayout.sameBlock(block);
-            double[] before = read(oldLayout, block, oldIn);
-            double[] after = read(newLayout, other, newIn);
+            double[] before = original.read(block);
+            double[] after = adapted.read(other);
             finite &= allFinite(before) && allFinite(after);
             AxisView ov = oldLayout.blockView(block);
             AxisView nv = newLayout.blockView(other);
@@ -151,13 +150,6 @@ public final class Verifier {
         }
     }
 
-    private static double[] read(TensorLayout layout, TensorLayout.Block block, Blocks.Reader in) {
-        Hyperslab slab = layout.hyperslab(block);
-        double[] values = new double[Math.toIntExact(slab.size())];
-        in.read(slab, values);
-        return values;
-    }
-
     private static boolean allFinite(double[] values) {
         for (double v : values) {
             if (!Double.isFinite(v)) {
@@ -170,18 +162,18 @@ public final class Verifier {
     /** Both weights held in memory, laid out exactly as their views. */
     public static ChannelMap recover(double[] oldWeight, AxisView oldView, double[] newWeight, AxisView newView,
                                      ChannelLayout from, ChannelLayout to) {
-        TensorLayout oldLayout = TensorLayout.of(oldView);
-        TensorLayout newLayout = TensorLayout.of(newView);
-        return recover(oldLayout, Blocks.reader(oldWeight, oldLayout.shape()), newLayout,
-                Blocks.reader(newWeight, newLayout.shape()), from, to, Blocks.budget());
+        return recover(StoredTensor.inMemory(oldWeight, oldView), StoredTensor.inMemory(newWeight, newView), from, to,
+                Blocks.budget());
     }
 
     /**
      * Recovers the channel map from an original and an adapted weight by least squares: row j of M is
      * the combination of old slices closest to new slice j. A weight holding NaN or infinity gives no map.
      */
-    public static ChannelMap recover(TensorLayout oldLayout, Blocks.Reader oldIn, TensorLayout newLayout,
-                                     Blocks.Reader newIn, ChannelLayout from, ChannelLayout to, long budget) {
+    public static ChannelMap recover(StoredTensor original, StoredTensor adapted, ChannelLayout from, ChannelLayout to,
+                                     long budget) {
+        TensorLayout oldLayout = original.layout();
+        TensorLayout newLayout = adapted.layout();
         AxisView oldView = oldLayout.view();
         AxisView newView = newLayout.view();
         int m = oldView.count();
@@ -194,8 +186,8 @@ public final class Verifier {
         double[][] cross = new double[n][m];
         for (TensorLayout.Block block : oldLayout.mixingBlocks(budget, newView.axisLength())) {
             TensorLayout.Block other = newLayout.sameBlock(block);
-            double[] before = read(oldLayout, block, oldIn);
-            double[] after = read(newLayout, other, newIn);
+            double[] before = original.read(block);
+            double[] after = adapted.read(other);
             if (!allFinite(before) || !allFinite(after)) {
                 throw RechannelException.inexact("the " + (allFinite(before) ? "adapted" : "original")
                         + " weight holds NaN or infinity: no channel map can be recovered, and none would be exact");

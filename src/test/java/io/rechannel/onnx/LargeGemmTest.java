@@ -1,6 +1,6 @@
 package io.rechannel.onnx;
 
-import io.rechannel.Launcher;
+import io.rechannel.CliChecks;
 import io.rechannel.TestSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -10,7 +10,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import static io.rechannel.TestSupport.cli;
 import static io.rechannel.TestSupport.fixture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -61,19 +60,19 @@ class LargeGemmTest {
         assertTrue(Files.size(model) > 100_000_000L, "a 100 MB model");
         String before = TestSupport.sha256(model);
 
-        TestSupport.Run run = Launcher.run(dir, "extend", "big.onnx", "--to", "RGBY", "--init", "Y=B", "-o", "big4.onnx",
+        TestSupport.Run run = CliChecks.forked(dir, "extend", "big.onnx", "--to", "RGBY", "--init", "Y=B", "-o", "big4.onnx",
                 "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
         assertTrue(run.out().contains("fc.weight [512, 49152] -> [512, 65536] (mixed)"), run.out());
         assertTrue(run.out().contains("verified: big4.onnx = big.onnx"), run.out());
         assertTrue(run.out().contains("(whole model, ONNX Runtime) outputs") && run.out().contains(" ok"), run.out());
 
-        TestSupport.Run recovered = Launcher.run(dir, "verify", "big.onnx", "big4.onnx");
+        TestSupport.Run recovered = CliChecks.forked(dir, "verify", "big.onnx", "big4.onnx");
         assertEquals(0, recovered.exitCode(), recovered.out() + recovered.err());
         assertTrue(recovered.out().contains("c3=B"), recovered.out());
 
         assertEquals(before, TestSupport.sha256(model), "the input is never modified");
-        assertTrue(Launcher.noPartFiles(dir));
+        assertTrue(CliChecks.noPartFiles(dir));
         String judged = TestSupport.python(JUDGE, model.toString(), dir.resolve("big4.onnx").toString());
         assertTrue(judged.contains("judged (512, 4, 16384)"), judged);
     }
@@ -86,31 +85,13 @@ class LargeGemmTest {
         // one name in two folders: the output names its external-data file after itself
         Path whole = Files.createDirectory(dir.resolve("whole")).resolve("out.onnx");
         Path blocked = Files.createDirectory(dir.resolve("blocked")).resolve("out.onnx");
-        extend(input, whole, init, null);
-        extend(input, blocked, init, "3");
+        CliChecks.extendInBlocks(input, whole, init, null);
+        CliChecks.extendInBlocks(input, blocked, init, "3");
         assertEquals(TestSupport.sha256(whole), TestSupport.sha256(blocked));
         Path data = Path.of(whole + ".data");
         assertEquals(Files.exists(Path.of(input + ".data")), Files.exists(data));
         if (Files.exists(data)) {
             assertEquals(TestSupport.sha256(data), TestSupport.sha256(Path.of(blocked + ".data")));
-        }
-    }
-
-    private static void extend(Path input, Path out, String init, String blockElements) {
-        String previous = System.getProperty("rechannel.blockElements");
-        if (blockElements != null) {
-            System.setProperty("rechannel.blockElements", blockElements);
-        }
-        try {
-            TestSupport.Run run = cli("extend", input.toString(), "--to", "RGBY", "--init", init, "-o", out.toString(),
-                    "--verify");
-            assertEquals(0, run.exitCode(), run.out() + run.err());
-        } finally {
-            if (previous == null) {
-                System.clearProperty("rechannel.blockElements");
-            } else {
-                System.setProperty("rechannel.blockElements", previous);
-            }
         }
     }
 }
