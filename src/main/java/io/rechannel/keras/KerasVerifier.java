@@ -173,6 +173,10 @@ final class KerasVerifier {
     private void checkKeptConstants(KerasPlan.ViewedWeight old, KerasPlan.ViewedWeight updated, ChannelMap map) {
         double[] before = original.store().read(old.weight());
         double[] after = adapted.store().read(updated.weight());
+        if (java.util.Arrays.stream(after).anyMatch(v -> !Double.isFinite(v))) {
+            problems.add(old.layer().path() + "/" + old.weight().name() + ": holds NaN or infinity");
+            return;
+        }
         AxisView ov = old.view();
         AxisView nv = updated.view();
         for (int j = 0; j < map.newCount(); j++) {

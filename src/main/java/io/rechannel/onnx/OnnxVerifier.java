@@ -80,6 +80,11 @@ final class OnnxVerifier {
             }
         }
         oldPlan.constants().forEach(c -> changed.add(c.source()));
+        for (OnnxPlan.Use constant : newPlan.constants()) {
+            if (Arrays.stream(after.constantValues(constant.source())).anyMatch(v -> !Double.isFinite(v))) {
+                problems.add(adapted + ": initializer '" + constant.source() + "' holds NaN or infinity");
+            }
+        }
         long identical = compareOthers(before.file(), after.file(), changed);
         double[][] oldAffine = affine(oldPlan, map.oldCount());
         double[][] newAffine = affine(newPlan, map.newCount());

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import static io.rechannel.TestSupport.cli;
 import static io.rechannel.TestSupport.fixture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Numbers in Keras files: only finite values are adapted, only values the tensor's type holds are
@@ -155,5 +156,22 @@ class KerasNumbersTest {
                 "    v = k[()]; v[0, 0, 3, 0] = float(sys.argv[2]); k[...] = v"), out.toString(), value);
 
         CliChecks.assertNeverVerifies(original, out, "block1_conv1 kernel", "layer 'block1_conv1'");
+    }
+
+    /** A per-channel constant of a new channel tampered with NaN: verify fails and says which. */
+    @Test
+    void aNaNConstantNeverVerifies(@TempDir Path dir) throws Exception {
+        Path original = fixture("keras/tiny_effnet.h5");
+        Path out = dir.resolve("rgby.h5");
+        assertEquals(0, cli("extend", original.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString()).exitCode());
+        TestSupport.python(String.join("\n",
+                "import h5py, sys",
+                "with h5py.File(sys.argv[1], 'r+') as f:",
+                "    m = f['/model_weights/normalization/normalization/mean']",
+                "    v = m[()]; v[3] = float('nan'); m[...] = v"), out.toString());
+        TestSupport.Run run = cli("verify", original.toString(), out.toString(), "--to", "RGBY", "--init", "Y=B");
+        assertEquals(7, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().startsWith("NOT verified: "), run.out());
+        assertTrue(run.out().contains("problem: normalization/mean: holds NaN or infinity"), run.out());
     }
 }

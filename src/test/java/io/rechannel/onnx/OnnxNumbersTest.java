@@ -11,6 +11,7 @@ import java.nio.file.Path;
 
 import static io.rechannel.TestSupport.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Numbers in ONNX files: only finite values are adapted, only values the weight's type holds are written, NaN never verifies. */
 class OnnxNumbersTest {
@@ -86,6 +87,24 @@ class OnnxNumbersTest {
     @ParameterizedTest
     @CsvSource({"nan, inline", "inf, external"})
     void nanOrInfinityNeverVerifies(String value, String storage, @TempDir Path dir) throws Exception {
+        Path out = tampered(dir, storage, "w", "[0, 3, 1, 1]", value);
+        CliChecks.assertNeverVerifies(dir.resolve("model.onnx"), out, "conv w", "node 'conv'");
+    }
+
+    /** A per-channel constant of a new channel tampered with NaN or infinity: verify fails and says which. */
+    @ParameterizedTest
+    @CsvSource({"nan, inline", "-inf, external"})
+    void aNaNConstantNeverVerifies(String value, String storage, @TempDir Path dir) throws Exception {
+        Path out = tampered(dir, storage, "mean", "[0, 3, 0, 0]", value);
+        TestSupport.Run run = cli("verify", dir.resolve("model.onnx").toString(), out.toString(), "--to", "RGBY",
+                "--init", "Y=B");
+        assertEquals(7, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().startsWith("NOT verified: "), run.out());
+        assertTrue(run.out().contains("problem: " + out + ": initializer 'mean' holds NaN or infinity"), run.out());
+    }
+
+    /** An exact adaptation (Y=B, verified) whose initializer {@code name} then gets {@code value} at {@code index}. */
+    private static Path tampered(Path dir, String storage, String name, String index, String value) throws Exception {
         Path model = model(dir, "float32", "none", "0", storage);
         Path out = dir.resolve("out.onnx");
         TestSupport.Run run = extend(model, dir, "--init", "Y=B", "--verify");
@@ -94,11 +113,10 @@ class OnnxNumbersTest {
                 "import sys, onnx",
                 "from onnx import numpy_helper",
                 "m = onnx.load(sys.argv[1])",
-                "t = [t for t in m.graph.initializer if t.name == 'w'][0]",
-                "w = numpy_helper.to_array(t).copy(); w[0, 3, 1, 1] = float(sys.argv[2])",
-                "t.CopyFrom(numpy_helper.from_array(w, 'w'))",
-                "onnx.save(m, sys.argv[1])"), out.toString(), value);
-
-        CliChecks.assertNeverVerifies(model, out, "conv w", "node 'conv'");
+                "t = [t for t in m.graph.initializer if t.name == sys.argv[3]][0]",
+                "w = numpy_helper.to_array(t).copy(); w[tuple(" + index + ")] = float(sys.argv[2])",
+                "t.CopyFrom(numpy_helper.from_array(w, sys.argv[3]))",
+                "onnx.save(m, sys.argv[1])"), out.toString(), value, name);
+        return out;
     }
 }
