@@ -141,4 +141,28 @@ class NumericSafetyTest {
         assertTrue(check.finite());
         assertTrue(check.passed(), check.toString());
     }
+
+    @ParameterizedTest
+    @CsvSource({"8, true, -128, true", "8, true, 127, true", "8, true, 128, false", "8, true, -129, false",
+        "8, false, 255, true", "8, false, 256, false", "8, false, -1, false", "16, true, 32767, true",
+        "16, false, 65536, false", "32, true, 2147483647, true", "32, true, 2147483648, false", "32, false, 4294967295, true",
+        "64, true, 9007199254740992, true", "64, true, 9007199254740994, false", "8, true, 0.5, false", "8, true, NaN, false"})
+    void integerTypesHoldExactlyTheIntegersOfTheirRange(int bits, boolean signed, double value, boolean held) {
+        assertEquals(held, ElementType.integer(bits, signed).resultRefusal(value) == null, String.valueOf(value));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"16, 65504, true", "16, 65520, false", "32, 3.4028234663852886e38, true", "32, 3.5e38, false",
+        "64, 1.7976931348623157e308, true", "64, Infinity, false", "32, NaN, false"})
+    void floatTypesHoldWhatStaysFiniteOnceRounded(int bits, double value, boolean held) {
+        ElementType type = bits == 16 ? ElementType.FLOAT16 : bits == 32 ? ElementType.FLOAT32 : ElementType.FLOAT64;
+        assertEquals(held, type.resultRefusal(value) == null, String.valueOf(value));
+    }
+
+    @Test
+    void sixtyFourBitIntegersBeyondWhatADoubleHoldsExactlyAreNotMixed() {
+        RechannelException e = assertThrows(RechannelException.class, () -> ChannelMixer.checkSource(
+                new double[] {1, 0x1p60}, ElementType.integer(64, true), "t"));
+        assertEquals(RechannelException.Kind.INEXACT, e.kind());
+    }
 }
