@@ -6,6 +6,7 @@ import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
 import io.rechannel.core.ChannelStats;
+import io.rechannel.core.ElementType;
 import io.rechannel.core.Mixing;
 import io.rechannel.core.Remix;
 import io.rechannel.core.TensorLayout;
@@ -59,9 +60,9 @@ final class OnnxAdapter {
         boolean spreadSet = false;
         for (OnnxPlan.Use use : plan.constants()) {
             String where = model.file().path() + ": initializer '" + use.source() + "'";
-            TensorData.Source source = TensorData.source(model, use.source());
+            ElementType type = TensorData.type(model, use.source());
             double[] old = model.constantValues(use.source());
-            ChannelMixer.checkSource(old, source.type(), where);
+            ChannelMixer.checkSource(old, type, where);
             double[] values = ChannelMixer.remapConstants(old, use.view(), map);
             String op = use.node().getOpType();
             if (!options.stats().isEmpty()) {
@@ -80,7 +81,7 @@ final class OnnxAdapter {
                     }
                 }
             }
-            ChannelMixer.checkResult(values, source.type(), where);
+            ChannelMixer.checkResult(values, type, where);
             long[] dims = newDims(use);
             put(use, dims, header -> ChangedTensor.of(header, dims, values, model.file().path()), "per-channel constants");
         }

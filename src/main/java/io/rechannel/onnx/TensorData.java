@@ -66,6 +66,11 @@ final class TensorData {
                 OnnxTensors.elementType(constant.getDataType(), name, file.path()));
     }
 
+    /** The element type of a constant of the model. */
+    static ElementType type(OnnxModel model, String name) {
+        return OnnxTensors.elementType(header(model, name).getDataType(), name, model.file().path());
+    }
+
     /** A constant's fields without its values. */
     static OnnxMl.TensorProto header(OnnxModel model, String name) {
         OnnxFile.TensorInfo info = model.file().initializers().get(name);
