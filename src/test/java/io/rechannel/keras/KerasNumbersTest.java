@@ -147,14 +147,7 @@ class KerasNumbersTest {
     @ValueSource(strings = {"nan", "inf", "-inf"})
     void nanOrInfinityNeverVerifies(String value, @TempDir Path dir) throws Exception {
         Path original = fixture("keras/tiny_vgg.h5");
-        Path out = dir.resolve("rgby.h5");
-        assertEquals(0, cli("extend", original.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString()).exitCode());
-        TestSupport.python(String.join("\n",
-                "import h5py, sys",
-                "with h5py.File(sys.argv[1], 'r+') as f:",
-                "    k = f['" + KERNEL + "']",
-                "    v = k[()]; v[0, 0, 3, 0] = float(sys.argv[2]); k[...] = v"), out.toString(), value);
-
+        Path out = tampered(original, dir, KERNEL, "[0, 0, 3, 0]", value);
         CliChecks.assertNeverVerifies(original, out, "block1_conv1 kernel", "layer 'block1_conv1'");
     }
 
@@ -162,16 +155,22 @@ class KerasNumbersTest {
     @Test
     void aNaNConstantNeverVerifies(@TempDir Path dir) throws Exception {
         Path original = fixture("keras/tiny_effnet.h5");
+        Path out = tampered(original, dir, "/model_weights/normalization/normalization/mean", "[3]", "nan");
+        TestSupport.Run run = cli("verify", original.toString(), out.toString(), "--to", "RGBY", "--init", "Y=B");
+        assertEquals(7, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().startsWith("NOT verified: "), run.out());
+        assertTrue(run.out().contains("problem: normalization/mean: holds NaN or infinity"), run.out());
+    }
+
+    /** An exact adaptation (Y=B) whose dataset {@code dataset} then gets {@code value} at {@code index}. */
+    private static Path tampered(Path original, Path dir, String dataset, String index, String value) throws Exception {
         Path out = dir.resolve("rgby.h5");
         assertEquals(0, cli("extend", original.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString()).exitCode());
         TestSupport.python(String.join("\n",
                 "import h5py, sys",
                 "with h5py.File(sys.argv[1], 'r+') as f:",
-                "    m = f['/model_weights/normalization/normalization/mean']",
-                "    v = m[()]; v[3] = float('nan'); m[...] = v"), out.toString());
-        TestSupport.Run run = cli("verify", original.toString(), out.toString(), "--to", "RGBY", "--init", "Y=B");
-        assertEquals(7, run.exitCode(), run.out() + run.err());
-        assertTrue(run.out().startsWith("NOT verified: "), run.out());
-        assertTrue(run.out().contains("problem: normalization/mean: holds NaN or infinity"), run.out());
+                "    d = f[sys.argv[3]]",
+                "    v = d[()]; v[tuple(" + index + ")] = float(sys.argv[2]); d[...] = v"), out.toString(), value, dataset);
+        return out;
     }
 }
