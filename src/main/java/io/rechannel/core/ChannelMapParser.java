@@ -140,11 +140,10 @@ final class ChannelMapParser {
                 throw RechannelException.usage("--init " + rule + ": missing + or - before '" + matcher.group().trim() + "'");
             }
             double coefficient = 1.0;
-            if (matcher.group(2) != null) {
-                coefficient *= Double.parseDouble(matcher.group(2));
-            }
-            if (matcher.group(4) != null) {
-                coefficient *= Double.parseDouble(matcher.group(4));
+            for (int group : new int[] {2, 4}) {
+                if (matcher.group(group) != null) {
+                    coefficient *= finite(Double.parseDouble(matcher.group(group)), matcher.group(group), rule);
+                }
             }
             if ("-".equals(sign)) {
                 coefficient = -coefficient;
@@ -155,13 +154,22 @@ final class ChannelMapParser {
                 throw RechannelException.usage("--init " + rule + ": unknown channel '" + name
                         + "'; the model's channels are " + from + (from.isNumbered() ? " (name them with --from)" : ""));
             }
-            row[i] += coefficient;
+            row[i] = finite(row[i] + coefficient, matcher.group().trim(), rule);
             pos = matcher.end();
             first = false;
         }
         if (first) {
             throw RechannelException.usage("--init " + rule + ": empty expression");
         }
+    }
+
+    /** A coefficient must be a finite number: 1e400 reads as infinity, and infinity times a weight is no weight. */
+    private static double finite(double value, String text, String rule) {
+        if (!Double.isFinite(value)) {
+            throw RechannelException.usage("--init " + rule + ": '" + text + "' gives " + value
+                    + "; coefficients must be finite numbers");
+        }
+        return value;
     }
 
     /** Renders a matrix row as a rule expression, e.g. {@code 0.75*R}. */

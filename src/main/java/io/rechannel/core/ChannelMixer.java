@@ -3,11 +3,72 @@ package io.rechannel.core;
 import java.util.SplittableRandom;
 
 /**
- * The channel arithmetic, written once for every format and layout (see {@link AxisView}).
+ * The channel arithmetic, written once for every format and layout (see {@link AxisView}): one routine
+ * mixes a block holding every channel of the axis; tensors of any size are fed to it block by block
+ * ({@link TensorLayout}), and a tensor in memory is the case of a single block.
  */
 public final class ChannelMixer {
 
     private ChannelMixer() {
+    }
+
+    /**
+     * Re-mixes a stored tensor block by block: reads it through {@code in}, writes the result through
+     * {@code out}. Refuses (naming {@code tensor}) a source holding NaN or infinity (exit 4) and a result
+     * that {@code type} cannot hold: non-finite, or for integer types not an integer or out of range (exit 7).
+     */
+    public static void mix(TensorLayout layout, Mixing mixing, Blocks.Reader in, Blocks.Writer out, ElementType type,
+                           String tensor) {
+        mix(layout, mixing, in, out, type, tensor, Blocks.budget());
+    }
+
+    public static void mix(TensorLayout layout, Mixing mixing, Blocks.Reader in, Blocks.Writer out, ElementType type,
+                           String tensor, long budget) {
+        run(layout, mixing, in, out, type, tensor, budget);
+    }
+
+    /** Re-mixes a tensor held in memory, as one block (no checks: the caller's values, the caller's rules). */
+    public static double[] remix(double[] old, AxisView view, Mixing mixing) {
+        if (old.length != view.size()) {
+            throw new IllegalArgumentException("weight has " + old.length + " values, its view " + view.size());
+        }
+        TensorLayout layout = TensorLayout.of(view);
+        TensorLayout next = layout.withChannels(mixing.rows());
+        double[] result = new double[Math.toIntExact(next.size())];
+        run(layout, mixing, Blocks.reader(old, layout.shape()), Blocks.writer(result, next.shape()), null, null,
+                Long.MAX_VALUE);
+        return result;
+    }
+
+    /** The one mixing loop; {@code type} null: no checks. */
+    private static void run(TensorLayout layout, Mixing mixing, Blocks.Reader in, Blocks.Writer out, ElementType type,
+                            String tensor, long budget) {
+        double[][] w = mixing.weights();
+        for (double[] row : w) {
+            if (row.length != layout.view().count()) {
+                throw new IllegalArgumentException("weight has " + layout.view().count() + " input channels, the map expects "
+                        + row.length);
+            }
+        }
+        TensorLayout next = layout.withChannels(mixing.rows());
+        double[] stats = mixing.hasFresh() ? statistics(layout, in, type, tensor, budget) : null;
+        for (TensorLayout.Block block : layout.mixingBlocks(budget, next.view().axisLength())) {
+            Hyperslab slab = layout.hyperslab(block);
+            double[] old = new double[Math.toIntExact(slab.size())];
+            in.read(slab, old);
+            if (type != null) {
+                checkSource(old, type, tensor);
+            }
+            TensorLayout.Block target = next.sameBlock(block);
+            double[] mixed = combine(old, layout.blockView(block), w, mixing.rows());
+            if (stats != null) {
+                fillFresh(mixed, next, target, mixing, stats);
+            }
+            if (type != null) {
+                checkResult(mixed, type, tensor);
+            }
+            out.write(next.hyperslab(target), mixed);
+        }
     }
 
     /**
@@ -16,12 +77,7 @@ public final class ChannelMixer {
      * values having the mean and standard deviation of the old segment.
      */
     public static double[] mixWeight(double[] old, AxisView view, ChannelMap map, long seed) {
-        checkSize(old, view, map);
-        double[] mixed = combine(old, view, map.matrix(), map.newCount());
-        if (map.hasFreshChannels()) {
-            fillFresh(old, mixed, view, map, seed);
-        }
-        return mixed;
+        return remix(old, view, Mixing.kernel(map, seed));
     }
 
     /**
@@ -29,14 +85,7 @@ public final class ChannelMixer {
      * Σ_i W[j][i] · old constant i with W = {@link ChannelMap#constantWeights()}.
      */
     public static double[] remapConstants(double[] old, AxisView view, ChannelMap map) {
-        checkSize(old, view, map);
-        return combine(old, view, map.constantWeights(), map.newCount());
-    }
-
-    /** Re-indexes optimizer state with {@link ChannelMap#stateWeights()}. */
-    public static double[] remapState(double[] old, AxisView view, ChannelMap map) {
-        checkSize(old, view, map);
-        return combine(old, view, map.stateWeights(), map.newCount());
+        return remix(old, view, Mixing.constants(map));
     }
 
     /**
@@ -55,6 +104,29 @@ public final class ChannelMixer {
             }
         }
         return combine(newInput, newView, transposed, map.oldCount());
+    }
+
+    /** Refuses values read for mixing that are not finite (exit 4), naming the tensor. */
+    public static void checkSource(double[] values, ElementType type, String tensor) {
+        for (double v : values) {
+            String refusal = type.sourceRefusal(v);
+            if (refusal != null) {
+                throw new RechannelException(Double.isFinite(v) ? RechannelException.Kind.INEXACT
+                        : RechannelException.Kind.MALFORMED_FILE, tensor + " " + refusal
+                        + (Double.isFinite(v) ? "" : "; rechannel adapts only finite weights"));
+            }
+        }
+    }
+
+    /** Refuses computed values that the tensor's element type cannot hold (exit 7), naming the tensor. */
+    public static void checkResult(double[] values, ElementType type, String tensor) {
+        for (double v : values) {
+            String refusal = type.resultRefusal(v);
+            if (refusal != null) {
+                throw RechannelException.inexact(tensor + " (" + type + ") " + refusal + " after adaptation;"
+                        + " the adaptation cannot be exact");
+            }
+        }
     }
 
     /** result slice r = Σ_s w[r][s] · source slice s, over the view's segment; other slices copied. */
@@ -91,46 +163,57 @@ public final class ChannelMixer {
         return dst;
     }
 
-    private static void fillFresh(double[] old, double[] mixed, AxisView view, ChannelMap map, long seed) {
+    /**
+     * Mean and standard deviation of the old segment, summed in row-major order whatever the block
+     * size, so that blocked and whole mixing agree bit for bit.
+     */
+    private static double[] statistics(TensorLayout layout, Blocks.Reader in, ElementType type, String tensor, long budget) {
+        AxisView view = layout.view();
         double sum = 0;
         double sumSq = 0;
         long n = 0;
-        long inner = view.inner();
-        for (long o = 0; o < view.outer(); o++) {
-            for (int c = view.offset(); c < view.offset() + view.count(); c++) {
-                int base = Math.toIntExact((o * view.axisLength() + c) * inner);
-                for (int k = 0; k < inner; k++) {
-                    double v = old[base + k];
-                    sum += v;
-                    sumSq += v * v;
+        for (TensorLayout.Block block : layout.flatBlocks(budget)) {
+            Hyperslab slab = layout.hyperslab(block);
+            double[] values = new double[Math.toIntExact(slab.size())];
+            in.read(slab, values);
+            if (type != null) {
+                checkSource(values, type, tensor);
+            }
+            long flat = layout.flatStart(block);
+            for (int i = 0; i < values.length; i++) {
+                long channel = (flat + i) / view.inner() % view.axisLength() - view.offset();
+                if (channel >= 0 && channel < view.count()) {
+                    sum += values[i];
+                    sumSq += values[i] * values[i];
                     n++;
                 }
             }
         }
         double mean = sum / n;
-        double std = Math.sqrt(Math.max(0, sumSq / n - mean * mean));
-        SplittableRandom random = new SplittableRandom(seed);
-        AxisView out = view.withCount(map.newCount());
-        for (long o = 0; o < out.outer(); o++) {
-            for (int j = 0; j < map.newCount(); j++) {
-                if (!map.isFresh(j)) {
+        return new double[] {mean, Math.sqrt(Math.max(0, sumSq / n - mean * mean))};
+    }
+
+    /** Fresh channels get seeded Gaussian values that depend only on their position in the new tensor. */
+    private static void fillFresh(double[] mixed, TensorLayout next, TensorLayout.Block block, Mixing mixing, double[] stats) {
+        AxisView whole = next.view();
+        AxisView local = next.blockView(block);
+        long[] outer = next.outerIndices(block);
+        long[] inner = next.innerIndices(block);
+        for (int bo = 0; bo < outer.length; bo++) {
+            for (int j = 0; j < mixing.rows(); j++) {
+                if (!mixing.isFresh(j)) {
                     continue;
                 }
-                int base = Math.toIntExact((o * out.axisLength() + out.offset() + j) * inner);
-                for (int k = 0; k < inner; k++) {
-                    mixed[base + k] = mean + std * random.nextGaussian();
+                long globalBase = (outer[bo] * whole.axisLength() + whole.offset() + j) * whole.inner();
+                int localBase = Math.toIntExact((bo * (long) local.axisLength() + local.offset() + j) * local.inner());
+                for (int bk = 0; bk < inner.length; bk++) {
+                    mixed[localBase + bk] = stats[0] + stats[1] * gaussian(mixing.seed(), globalBase + inner[bk]);
                 }
             }
         }
     }
 
-    private static void checkSize(double[] old, AxisView view, ChannelMap map) {
-        if (view.count() != map.oldCount()) {
-            throw new IllegalArgumentException("weight has " + view.count() + " input channels, the map expects "
-                    + map.oldCount());
-        }
-        if (old.length != view.size()) {
-            throw new IllegalArgumentException("weight has " + old.length + " values, its view " + view.size());
-        }
+    private static double gaussian(long seed, long index) {
+        return new SplittableRandom(seed ^ index * 0x9E3779B97F4A7C15L).nextGaussian();
     }
 }

@@ -38,8 +38,16 @@ public record ChannelStats(double mean, double std) {
                     default -> throw RechannelException.usage("--stats " + rule + ": unknown statistic '" + kv[0] + "'");
                 }
             }
-            if (mean == null || std == null || std <= 0) {
-                throw RechannelException.usage("--stats " + rule + ": give both mean and a positive std");
+            if (mean == null || std == null) {
+                throw RechannelException.usage("--stats " + rule + ": give both mean and std");
+            }
+            // NaN compares false with everything, so each test is written to fail for it
+            if (!Double.isFinite(mean)) {
+                throw RechannelException.usage("--stats " + rule + ": the mean " + mean + " is not a finite number");
+            }
+            if (!(std > 0) || !Double.isFinite(std) || !(std * std > 0) || !Double.isFinite(std * std)) {
+                throw RechannelException.usage("--stats " + rule + ": the std " + std
+                        + " must be a positive finite number whose square (the variance) is too");
             }
             stats.put(rule.substring(0, eq).trim(), new ChannelStats(mean, std));
         }

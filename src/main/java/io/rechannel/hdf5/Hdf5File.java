@@ -265,70 +265,12 @@ public final class Hdf5File implements AutoCloseable {
 
     /**
      * Replaces a dataset by one of a new shape with the same element type, storage settings and
-     * attributes, holding {@code values} converted to that type. HDF5 cannot resize a contiguous
-     * dataset, so the new one is written beside the old, which is then unlinked and the new renamed.
+     * attributes, holding {@code values} converted to that type (see {@link DatasetBlocks.Replacement}).
      */
     public void replaceDataset(String datasetPath, long[] newShape, double[] values) {
-        long did = check(H5Dopen2(fileId, datasetPath, H5P_DEFAULT), datasetPath, "open dataset");
-        long type = H5Dget_type(did);
-        long plist = H5Pcopy(H5Dget_create_plist(did));
-        List<String> attributes = attributeNames(datasetPath);
-        String temporary = datasetPath + ".rechannel-new";
-        try {
-            // no creation/modification times in the new object header: the same input and options give the same bytes
-            H5Pset_obj_track_times(plist, false);
-            if (H5Pget_layout(plist) == H5D_CHUNKED) {
-                long[] chunk = new long[newShape.length];
-                H5Pget_chunk(plist, newShape.length, chunk);
-                for (int d = 0; d < chunk.length; d++) {
-                    chunk[d] = Math.max(1, Math.min(chunk[d], newShape[d]));
-                }
-                H5Pset_chunk(plist, newShape.length, chunk);
-            }
-            long space = newShape.length == 0 ? H5Screate(H5S_SCALAR)
-                    : H5Screate_simple(newShape.length, newShape, (long[]) null);
-            long created = check(H5Dcreate2(fileId, temporary, type, space, H5P_DEFAULT, plist, H5P_DEFAULT),
-                    datasetPath, "create replacement");
-            try (DoublePointer buffer = new DoublePointer(Math.max(1, values.length))) {
-                buffer.put(values);
-                check(H5Dwrite(created, H5T_NATIVE_DOUBLE_g(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), datasetPath, "write");
-                for (String attribute : attributes) {
-                    copyAttribute(did, created, attribute, datasetPath);
-                }
-            } finally {
-                H5Dclose(created);
-                H5Sclose(space);
-            }
-        } finally {
-            H5Pclose(plist);
-            H5Tclose(type);
-            H5Dclose(did);
-        }
-        check(H5Ldelete(fileId, datasetPath, H5P_DEFAULT), datasetPath, "unlink");
-        check(H5Lmove(fileId, temporary, fileId, datasetPath, H5P_DEFAULT, H5P_DEFAULT), datasetPath, "rename replacement");
-    }
-
-    private void copyAttribute(long from, long to, String name, String where) {
-        long aid = H5Aopen(from, name, H5P_DEFAULT);
-        long type = H5Aget_type(aid);
-        long space = H5Aget_space(aid);
-        try {
-            if (H5Tis_variable_str(type) > 0 || H5Tget_class(type) == H5T_VLEN) {
-                throw RechannelException.unsupported(path + ": dataset " + where + " has a variable-length attribute '"
-                        + name + "', which rechannel cannot carry over");
-            }
-            long n = Math.max(1, H5Sget_simple_extent_npoints(space)) * H5Tget_size(type);
-            long created = H5Acreate2(to, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-            try (BytePointer buffer = new BytePointer(n)) {
-                check(H5Aread(aid, type, buffer), where + "@" + name, "read");
-                check(H5Awrite(created, type, buffer), where + "@" + name, "write");
-            } finally {
-                H5Aclose(created);
-            }
-        } finally {
-            H5Sclose(space);
-            H5Tclose(type);
-            H5Aclose(aid);
+        try (DatasetBlocks.Replacement replacement = DatasetBlocks.Replacement.begin(this, datasetPath, newShape)) {
+            replacement.write(io.rechannel.core.Hyperslab.whole(newShape), values);
+            replacement.commit();
         }
     }
 
@@ -367,7 +309,12 @@ public final class Hdf5File implements AutoCloseable {
         }
     }
 
-    private long check(long status, String object, String action) {
+    /** The library's identifier of the open file, for the other classes of this package. */
+    long id() {
+        return fileId;
+    }
+
+    long check(long status, String object, String action) {
         if (status < 0) {
             throw RechannelException.malformed(path + ": cannot " + action + " " + object + " (damaged or unexpected file)");
         }

@@ -7,7 +7,11 @@ import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
 import io.rechannel.core.ChannelStats;
+import io.rechannel.core.ElementType;
+import io.rechannel.core.Mixing;
 import io.rechannel.core.RechannelException;
+import io.rechannel.core.Remix;
+import io.rechannel.core.TensorLayout;
 import io.rechannel.graph.ChannelAxis;
 import io.rechannel.graph.Segment;
 
@@ -47,10 +51,13 @@ public final class KerasAdapter {
         return List.copyOf(changes);
     }
 
-    /** Changes the variables in {@code store}. */
+    /**
+     * Changes the variables in {@code store}: kernels and optimizer state are re-mixed block by block
+     * (their size does not matter); per-channel constants, a few values each, in memory. Every value
+     * read must be finite and every value written must fit the variable's element type.
+     */
     public void adaptWeights(KerasWeightStore store) {
         for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
-            double[] old = store.read(mixed.weight());
             long seed = map.seed() ^ mixed.weight().path().hashCode();
             ChannelMap sliced = mixed.consumer().segment().map(map);
             ChannelMap used = sliced;
@@ -62,36 +69,41 @@ public final class KerasAdapter {
                 }
                 used = mixed.mixing() == KerasPlan.Mixing.PATTERN ? map.support() : map;
             }
-            double[] values = ChannelMixer.mixWeight(old, mixed.view(), used, seed);
-            replace(store, mixed, values, sliced, "mixed");
+            remix(store, mixed, mixed.weight(), Mixing.kernel(used, seed), "mixed");
             if (!options.dropOptimizer()) {
                 for (KerasWeight slot : store.optimizerSlots(mixed.weight())) {
-                    double[] state = ChannelMixer.remapState(store.read(slot), mixed.view(), sliced);
-                    KerasPlan.ViewedWeight viewed = new KerasPlan.ViewedWeight(mixed.consumer(), mixed.layer(), slot,
-                            mixed.view(), mixed.dim(), mixed.mixing());
-                    replace(store, viewed, state, sliced, "optimizer state");
+                    remix(store, mixed, slot, Mixing.state(sliced), "optimizer state");
                 }
             }
         }
         for (KerasPlan.ViewedWeight constant : plan.constants()) {
             ChannelMap sliced = constant.consumer().segment().map(map);
-            double[] values = ChannelMixer.remapConstants(store.read(constant.weight()), constant.view(), sliced);
+            String where = source + ": " + constant.weight().path();
+            ElementType type = store.elementType(constant.weight());
+            double[] old = store.read(constant.weight());
+            ChannelMixer.checkSource(old, type, where);
+            double[] values = ChannelMixer.remapConstants(old, constant.view(), sliced);
             if (isStatsLayer(constant.layer())) {
                 applyStats(values, constant.view().withCount(map.newCount()), constant.weight().name());
             }
-            replace(store, constant, values, sliced, "per-channel constants");
+            ChannelMixer.checkResult(values, type, where);
+            long[] newShape = constant.weight().shape().length == 0 ? new long[0] : constant.newShape(sliced.newCount());
+            store.replace(constant.weight(), newShape, values);
+            recordChange(constant.weight(), newShape, "per-channel constants");
         }
     }
 
-    private void replace(KerasWeightStore store, KerasPlan.ViewedWeight viewed, double[] values, ChannelMap sliced,
-                         String what) {
-        long[] newShape = viewed.newShape(sliced.newCount());
-        if (viewed.weight().shape().length == 0) {
-            newShape = new long[0];
-        }
-        store.replace(viewed.weight(), newShape, values);
-        changes.add(viewed.weight().path() + " " + Arrays.toString(viewed.weight().shape()) + " -> "
-                + Arrays.toString(newShape) + " (" + what + ")");
+    /** Re-mixes {@code weight} (a kernel, or one of its optimizer slots) laid out as {@code viewed}'s kernel. */
+    private void remix(KerasWeightStore store, KerasPlan.ViewedWeight viewed, KerasWeight weight, Mixing mixing, String what) {
+        TensorLayout layout = TensorLayout.of(weight.shape(), viewed.view(), viewed.dim());
+        Remix remix = new Remix(source + ": " + weight.path(), layout, mixing);
+        store.replace(weight, remix);
+        recordChange(weight, remix.newShape(), what);
+    }
+
+    private void recordChange(KerasWeight weight, long[] newShape, String what) {
+        changes.add(weight.path() + " " + Arrays.toString(weight.shape()) + " -> " + Arrays.toString(newShape)
+                + " (" + what + ")");
     }
 
     /** Updates the model config: input shapes, recorded tensor shapes, per-channel config lists. */
@@ -130,10 +142,13 @@ public final class KerasAdapter {
             }
             Segment segment = list.consumer().segment();
             AxisView view = new AxisView(1, old.length, 1, segment.offset(), segment.span(plan.channels()));
+            String where = source + ": config of layer '" + list.layer().path() + "' " + list.key();
+            ChannelMixer.checkSource(old, ElementType.FLOAT64, where);
             double[] values = ChannelMixer.remapConstants(old, view, segment.map(map));
             if (isStatsLayer(list.layer())) {
                 applyStats(values, view.withCount(map.newCount()), list.key());
             }
+            ChannelMixer.checkResult(values, ElementType.FLOAT64, where);
             array.removeAll();
             for (double v : values) {
                 array.add(v);

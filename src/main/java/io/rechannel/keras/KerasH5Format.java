@@ -56,26 +56,25 @@ public final class KerasH5Format implements ModelFormat {
         try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
             // the byte copy runs while the adaptation is computed from the input
             out.startCopyFrom(input);
-            PendingWrites writes;
             KerasExtension.Computed computed;
-            boolean v3;
+            // the input stays open while the kernels are re-mixed from it into the copy
             try (Hdf5File h5 = Hdf5File.open(input, false)) {
                 KerasModelView model = open(h5, source, options);
-                v3 = model instanceof KerasV3Model;
-                writes = new PendingWrites(model.store());
+                boolean v3 = model instanceof KerasV3Model;
+                PendingWrites writes = new PendingWrites(model.store());
                 computed = KerasExtension.compute(model, writes, options, source, output.toString());
-            }
-            out.awaitCopy();
-            try (Hdf5File h5 = Hdf5File.open(out.path(), true)) {
-                writes.applyTo(h5);
-                if (computed.config() != null && !v3) {
-                    h5.writeString("/", "model_config", computed.config());
+                out.awaitCopy();
+                try (Hdf5File copy = Hdf5File.open(out.path(), true)) {
+                    writes.applyTo(copy);
+                    if (computed.config() != null && !v3) {
+                        copy.writeString("/", "model_config", computed.config());
+                    }
+                    String optimizer = v3 ? "/optimizer" : "/optimizer_weights";
+                    if (options.dropOptimizer() && copy.isGroup(optimizer)) {
+                        copy.delete(optimizer);
+                    }
+                    copy.flush();
                 }
-                String optimizer = v3 ? "/optimizer" : "/optimizer_weights";
-                if (options.dropOptimizer() && h5.isGroup(optimizer)) {
-                    h5.delete(optimizer);
-                }
-                h5.flush();
             }
             out.commit();
             return computed.result();

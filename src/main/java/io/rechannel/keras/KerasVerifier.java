@@ -2,8 +2,12 @@ package io.rechannel.keras;
 
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
+import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.RechannelException;
+import io.rechannel.core.StoredTensor;
+import io.rechannel.core.TensorLayout;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.DatasetInfo;
 import io.rechannel.hdf5.Hdf5File;
@@ -61,8 +65,12 @@ final class KerasVerifier {
                     Composed b = compose(adapted.store(), after, updated);
                     check = Verifier.checkTaps(a.kernel(), a.view(), b.kernel(), b.view(), map, 17);
                 } else {
-                    check = Verifier.checkTaps(original.store().read(old.weight()), old.view(),
-                            adapted.store().read(updated.weight()), updated.view(), old.consumer().segment().map(map), 17);
+                    check = Verifier.checkTaps(stored(original.store(), old), stored(adapted.store(), updated),
+                            old.consumer().segment().map(map), 17, Blocks.budget());
+                }
+                if (!check.finite()) {
+                    problems.add(old.layer().path() + "/" + old.weight().name()
+                            + ": the original or adapted kernel holds NaN or infinity, which no exact adaptation gives");
                 }
                 checks.add(new VerifyResult.LayerCheck(old.layer().path(), old.weight().name(),
                         check.maxAbsDifference(), check.maxRelativeDifference(), check.passed()));
@@ -82,6 +90,16 @@ final class KerasVerifier {
     }
 
     private record Composed(double[] kernel, AxisView view) {
+    }
+
+    /** A planned weight, read from its store block by block. */
+    private static StoredTensor stored(KerasWeightStore store, KerasPlan.ViewedWeight viewed) {
+        return stored(store, viewed, viewed.view());
+    }
+
+    private static StoredTensor stored(KerasWeightStore store, KerasPlan.ViewedWeight viewed, AxisView view) {
+        return new StoredTensor(TensorLayout.of(viewed.weight().shape(), view, viewed.dim()),
+                (slab, into) -> store.readBlock(viewed.weight(), slab, into));
     }
 
     /**
@@ -132,14 +150,18 @@ final class KerasVerifier {
             problems.add(adaptedName + ": layer '" + old.layer().path() + "' does not read the input there");
             return null;
         }
-        if (old.layer().className().startsWith("SeparableConv")) {
-            Composed a = compose(original.store(), before, old);
-            Composed b = compose(adapted.store(), after, updated);
-            return Verifier.recover(a.kernel(), a.view(), b.kernel(), b.view(), from, to);
+        try {
+            if (old.layer().className().startsWith("SeparableConv")) {
+                Composed a = compose(original.store(), before, old);
+                Composed b = compose(adapted.store(), after, updated);
+                return Verifier.recover(a.kernel(), a.view(), b.kernel(), b.view(), from, to);
+            }
+            // the first slice alone: a layer reading the input more than once repeats the same map
+            return Verifier.recover(stored(original.store(), old, old.view().firstChannels(oldCount)),
+                    stored(adapted.store(), updated, updated.view().firstChannels(newCount)), from, to, Blocks.budget());
+        } catch (RechannelException e) {
+            throw new RechannelException(e.kind(), adaptedName + ": layer '" + old.layer().path() + "': " + e.getMessage(), e);
         }
-        // the first slice alone: a layer reading the input more than once repeats the same map
-        return Verifier.recover(original.store().read(old.weight()), old.view().firstChannels(oldCount),
-                adapted.store().read(updated.weight()), updated.view().firstChannels(newCount), from, to);
     }
 
     private KerasPlan.ViewedWeight counterpart(List<KerasPlan.ViewedWeight> candidates, KerasPlan.ViewedWeight old) {
@@ -156,6 +178,10 @@ final class KerasVerifier {
     private void checkKeptConstants(KerasPlan.ViewedWeight old, KerasPlan.ViewedWeight updated, ChannelMap map) {
         double[] before = original.store().read(old.weight());
         double[] after = adapted.store().read(updated.weight());
+        if (java.util.Arrays.stream(after).anyMatch(v -> !Double.isFinite(v))) {
+            problems.add(old.layer().path() + "/" + old.weight().name() + ": holds NaN or infinity");
+            return;
+        }
         AxisView ov = old.view();
         AxisView nv = updated.view();
         for (int j = 0; j < map.newCount(); j++) {

@@ -1,18 +1,23 @@
 package io.rechannel.keras;
 
+import io.rechannel.core.ElementType;
+import io.rechannel.core.Hyperslab;
+import io.rechannel.core.Remix;
 import io.rechannel.hdf5.Hdf5File;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A weight store that reads from the input and keeps every replacement in memory, so the whole
- * adaptation is computed (and can fail) before the output file exists; {@link #applyTo} then writes
- * the few changed tensors into the copy.
+ * A weight store that reads from the input and records every replacement, so the whole adaptation
+ * is planned (and can fail) before the output file exists; {@link #applyTo} then writes the few
+ * changed tensors into the copy: small ones from memory, kernels re-mixed block by block from the
+ * input, so that none is ever held whole.
  */
 final class PendingWrites implements KerasWeightStore {
 
-    private record Replacement(String path, long[] shape, double[] values) {
+    /** Either new values (small tensors) or a re-mix to run. */
+    private record Replacement(KerasWeight weight, long[] shape, double[] values, Remix remix) {
     }
 
     private final KerasWeightStore input;
@@ -38,8 +43,23 @@ final class PendingWrites implements KerasWeightStore {
     }
 
     @Override
+    public void readBlock(KerasWeight weight, Hyperslab slab, double[] into) {
+        input.readBlock(weight, slab, into);
+    }
+
+    @Override
+    public ElementType elementType(KerasWeight weight) {
+        return input.elementType(weight);
+    }
+
+    @Override
     public void replace(KerasWeight weight, long[] newShape, double[] values) {
-        replacements.add(new Replacement(weight.path(), newShape.clone(), values));
+        replacements.add(new Replacement(weight, newShape.clone(), values, null));
+    }
+
+    @Override
+    public void replace(KerasWeight weight, Remix remix) {
+        replacements.add(new Replacement(weight, null, null, remix));
     }
 
     @Override
@@ -52,9 +72,14 @@ final class PendingWrites implements KerasWeightStore {
         return input.root();
     }
 
+    /** Writes every replacement into {@code output}; the input must still be open. */
     void applyTo(Hdf5File output) {
         for (Replacement r : replacements) {
-            output.replaceDataset(r.path(), r.shape(), r.values());
+            if (r.remix() != null) {
+                Hdf5VariableStore.writeRemix(output, r.weight(), r.remix(), input);
+            } else {
+                output.replaceDataset(r.weight().path(), r.shape(), r.values());
+            }
         }
     }
 }

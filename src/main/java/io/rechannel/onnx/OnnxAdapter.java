@@ -6,7 +6,11 @@ import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
 import io.rechannel.core.ChannelStats;
+import io.rechannel.core.ElementType;
+import io.rechannel.core.Mixing;
 import io.rechannel.core.RechannelException;
+import io.rechannel.core.Remix;
+import io.rechannel.core.TensorLayout;
 import io.rechannel.graph.ChannelAxis;
 import io.rechannel.graph.Segment;
 
@@ -41,9 +45,14 @@ final class OnnxAdapter {
     OnnxEdits edits() {
         OnnxModel model = plan.model();
         for (OnnxPlan.Use use : plan.weights()) {
-            double[] values = model.constantValues(use.source());
+            // weights are re-mixed block by block while the output is written
             ChannelMap sliced = use.consumer().segment().map(map);
-            put(use, ChannelMixer.mixWeight(values, use.view(), sliced, map.seed() ^ use.source().hashCode()), sliced, "mixed");
+            Remix remix = new Remix(model.file().path() + ": initializer '" + use.source() + "'",
+                    TensorLayout.of(model.constantShape(use.source()), use.view(), use.dim()),
+                    Mixing.kernel(sliced, map.seed() ^ use.source().hashCode()));
+            TensorData.Source source = TensorData.source(model, use.source());
+            put(use, remix.newShape(), header -> ChangedTensor.remixed(header, remix, source.reader(),
+                    source.type(), model.file().path()), "mixed");
         }
         // the user's statistics go to the first normalisation: a Sub (mean) with the first Div or Mul
         // (spread), or a BatchNormalization, whichever comes first
@@ -58,7 +67,11 @@ final class OnnxAdapter {
                         + use.consumer().node().id() + "' normalises the input's channels more than once (behind a"
                         + " concatenation); rechannel sets --stats only where they are read once");
             }
-            double[] values = ChannelMixer.remapConstants(model.constantValues(use.source()), use.view(), sliced);
+            String where = model.file().path() + ": initializer '" + use.source() + "'";
+            ElementType type = TensorData.type(model, use.source());
+            double[] old = model.constantValues(use.source());
+            ChannelMixer.checkSource(old, type, where);
+            double[] values = ChannelMixer.remapConstants(old, use.view(), sliced);
             String op = use.node().getOpType();
             if (!options.stats().isEmpty()) {
                 if (first.equals("Sub") && op.equals("Sub") && !meanSet) {
@@ -76,7 +89,9 @@ final class OnnxAdapter {
                     }
                 }
             }
-            put(use, values, sliced, "per-channel constants");
+            ChannelMixer.checkResult(values, type, where);
+            long[] dims = newDims(use, sliced);
+            put(use, dims, header -> ChangedTensor.of(header, dims, values, model.file().path()), "per-channel constants");
         }
         resizeShapes();
         return edits;
@@ -93,16 +108,24 @@ final class OnnxAdapter {
         }
     }
 
-    private void put(OnnxPlan.Use use, double[] values, ChannelMap sliced, String what) {
-        OnnxModel model = plan.model();
-        OnnxMl.TensorProto base = model.constant(use.source());
-        long[] dims = model.constantShape(use.source()).clone();
+    private long[] newDims(OnnxPlan.Use use, ChannelMap sliced) {
+        long[] dims = plan.model().constantShape(use.source()).clone();
         dims[use.dim()] = dims[use.dim()] / use.view().axisLength() * use.view().withCount(sliced.newCount()).axisLength();
-        byte[] raw = OnnxTensors.encode(values, base.getDataType(), use.source(), model.file().path());
+        return dims;
+    }
+
+    /**
+     * Registers a changed constant under its own name, or, when other nodes read it too, as a copy
+     * for this node; {@code tensor} makes the output's tensor from its header (name, type, dims).
+     */
+    private void put(OnnxPlan.Use use, long[] dims, java.util.function.Function<OnnxMl.TensorProto, ChangedTensor> tensor,
+                     String what) {
+        OnnxModel model = plan.model();
+        OnnxMl.TensorProto base = TensorData.header(model, use.source());
         boolean own = use.node().getInput(use.input()).equals(use.source())
                 && model.file().initializers().containsKey(use.source()) && model.usesOf(use.source()) == 1;
         if (own) {
-            edits.initializers.put(use.source(), OnnxTensors.replaced(base, use.source(), dims, raw));
+            edits.initializers.put(use.source(), tensor.apply(OnnxTensors.header(base, use.source(), dims)));
             changes.add(use.source() + " " + Arrays.toString(model.constantShape(use.source())) + " -> "
                     + Arrays.toString(dims) + " (" + what + ")");
             return;
@@ -111,7 +134,7 @@ final class OnnxAdapter {
         for (int k = 2; !names.add(name); k++) {
             name = use.source() + "_rechannel" + k;
         }
-        edits.added.add(OnnxTensors.replaced(base, name, dims, raw));
+        edits.added.add(tensor.apply(OnnxTensors.header(base, name, dims)));
         int index = indexOf(use.node());
         edits.nodes.computeIfAbsent(index, i -> use.node().toBuilder()).setInput(use.input(), name);
         changes.add(name + " " + Arrays.toString(dims) + " (" + what + "; a copy of shared " + use.source() + " for node '"

@@ -12,9 +12,9 @@ import java.util.Map;
 final class OnnxEdits {
 
     /** Initializers replaced under their own name. */
-    final Map<String, OnnxMl.TensorProto> initializers = new LinkedHashMap<>();
+    final Map<String, ChangedTensor> initializers = new LinkedHashMap<>();
     /** Initializers added (copies of shared ones, for the one node that changes). */
-    final List<OnnxMl.TensorProto> added = new ArrayList<>();
+    final List<ChangedTensor> added = new ArrayList<>();
     /** Nodes whose inputs were rewired, by their position among the graph's nodes. */
     final Map<Integer, OnnxMl.NodeProto.Builder> nodes = new HashMap<>();
     /** Graph inputs and value infos with new shapes, by name. */

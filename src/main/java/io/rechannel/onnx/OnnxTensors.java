@@ -1,7 +1,8 @@
 package io.rechannel.onnx;
 
 import ai.onnx.proto.OnnxMl;
-import com.google.protobuf.ByteString;
+import io.rechannel.core.ElementType;
+import io.rechannel.core.HalfFloat;
 import io.rechannel.core.RechannelException;
 
 import java.nio.ByteBuffer;
@@ -18,8 +19,10 @@ final class OnnxTensors {
     private OnnxTensors() {
     }
 
+    /** A whole tensor's values; only for small ones (constants), weights are read in blocks ({@link TensorData}). */
     static double[] values(OnnxMl.TensorProto tensor, Path file, byte[] external) {
         int type = tensor.getDataType();
+        width(type, tensor.getName(), file);
         long count = io.rechannel.core.Shapes.count(tensor.getDimsList().stream().mapToLong(Long::longValue).toArray());
         double[] values = new double[Math.toIntExact(count)];
         ByteBuffer raw = external != null ? ByteBuffer.wrap(external)
@@ -27,58 +30,65 @@ final class OnnxTensors {
         if (raw != null) {
             raw.order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < values.length; i++) {
-                values[i] = switch (type) {
-                    case 1 -> raw.getFloat();
-                    case 11 -> raw.getDouble();
-                    case 10 -> io.rechannel.core.HalfFloat.toFloat(raw.getShort());
-                    default -> throw unsupported(tensor, file);
-                };
+                values[i] = decode(raw, type);
             }
             return values;
         }
         for (int i = 0; i < values.length; i++) {
             values[i] = switch (type) {
-                case 1 -> tensor.getFloatData(i);
-                case 11 -> tensor.getDoubleData(i);
-                case 10 -> io.rechannel.core.HalfFloat.toFloat((short) tensor.getInt32Data(i));
-                default -> throw unsupported(tensor, file);
+                case FLOAT -> tensor.getFloatData(i);
+                case DOUBLE -> tensor.getDoubleData(i);
+                default -> HalfFloat.toFloat((short) tensor.getInt32Data(i));
             };
         }
         return values;
     }
 
-    /** Little-endian bytes of values in the tensor's element type. */
-    static byte[] encode(double[] values, int type, String name, Path file) {
-        int width = switch (type) {
-            case 1 -> 4;
-            case 11 -> 8;
-            case 10 -> 2;
-            default -> throw RechannelException.unsupported(file + ": initializer '" + name + "' has ONNX data type " + type
-                    + "; rechannel adapts float, double and float16 weights");
+    /** Bytes per element of the types rechannel adapts; any other type is unsupported. */
+    static int width(int type, String name, Path file) {
+        return switch (type) {
+            case FLOAT -> 4;
+            case DOUBLE -> 8;
+            case FLOAT16 -> 2;
+            default -> throw RechannelException.unsupported(file + ": initializer '" + name + "' has ONNX data type "
+                    + type + "; rechannel adapts float, double and float16 weights");
         };
-        ByteBuffer buffer = ByteBuffer.allocate(values.length * width).order(ByteOrder.LITTLE_ENDIAN);
-        for (double v : values) {
-            switch (type) {
-                case 1 -> buffer.putFloat((float) v);
-                case 11 -> buffer.putDouble(v);
-                default -> buffer.putShort(io.rechannel.core.HalfFloat.fromFloat((float) v));
-            }
-        }
-        return buffer.array();
     }
 
-    /** A copy of {@code tensor} with new name, dimensions and values (stored as raw data). */
-    static OnnxMl.TensorProto replaced(OnnxMl.TensorProto tensor, String name, long[] dims, byte[] raw) {
+    static ElementType elementType(int type, String name, Path file) {
+        return switch (width(type, name, file)) {
+            case 4 -> ElementType.FLOAT32;
+            case 8 -> ElementType.FLOAT64;
+            default -> ElementType.FLOAT16;
+        };
+    }
+
+    /** The next little-endian element of {@code raw}. */
+    static double decode(ByteBuffer raw, int type) {
+        return switch (type) {
+            case FLOAT -> raw.getFloat();
+            case DOUBLE -> raw.getDouble();
+            default -> HalfFloat.toFloat(raw.getShort());
+        };
+    }
+
+    /** Appends one element, little-endian. */
+    static void put(ByteBuffer buffer, double value, int type) {
+        switch (type) {
+            case FLOAT -> buffer.putFloat((float) value);
+            case DOUBLE -> buffer.putDouble(value);
+            default -> buffer.putShort(HalfFloat.fromFloat((float) value));
+        }
+    }
+
+    /** {@code tensor} with a new name and dimensions and no values. */
+    static OnnxMl.TensorProto header(OnnxMl.TensorProto tensor, String name, long[] dims) {
         OnnxMl.TensorProto.Builder b = tensor.toBuilder().setName(name).clearDims().clearFloatData().clearDoubleData()
-                .clearInt32Data().clearRawData().clearExternalData().clearDataLocation();
+                .clearInt32Data().clearInt64Data().clearUint64Data().clearStringData().clearRawData().clearExternalData()
+                .clearDataLocation();
         for (long d : dims) {
             b.addDims(d);
         }
-        return b.setRawData(ByteString.copyFrom(raw)).build();
-    }
-
-    private static RechannelException unsupported(OnnxMl.TensorProto tensor, Path file) {
-        return RechannelException.unsupported(file + ": initializer '" + tensor.getName() + "' has ONNX data type "
-                + tensor.getDataType() + "; rechannel adapts float, double and float16 weights");
+        return b.build();
     }
 }

@@ -8,10 +8,13 @@ import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
+import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
 import io.rechannel.core.RechannelException;
+import io.rechannel.core.StoredTensor;
+import io.rechannel.core.TensorLayout;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.graph.ChannelAxis;
 import io.rechannel.verify.Verifier;
@@ -70,13 +73,22 @@ final class OnnxVerifier {
             changed.add(old.source());
             OnnxPlan.Use updated = counterpart(newPlan.weights(), old);
             if (updated != null) {
-                Verifier.TapCheck check = Verifier.checkTaps(before.constantValues(old.source()), old.view(),
-                        after.constantValues(updated.source()), updated.view(), old.consumer().segment().map(map), 17);
+                Verifier.TapCheck check = Verifier.checkTaps(stored(before, old), stored(after, updated),
+                        old.consumer().segment().map(map), 17, Blocks.budget());
+                if (!check.finite()) {
+                    problems.add(old.source() + ": the original or adapted weight holds NaN or infinity, which no exact"
+                            + " adaptation gives");
+                }
                 checks.add(new VerifyResult.LayerCheck(old.consumer().node().id(), old.source(), check.maxAbsDifference(),
                         check.maxRelativeDifference(), check.passed()));
             }
         }
         oldPlan.constants().forEach(c -> changed.add(c.source()));
+        for (OnnxPlan.Use constant : newPlan.constants()) {
+            if (Arrays.stream(after.constantValues(constant.source())).anyMatch(v -> !Double.isFinite(v))) {
+                problems.add(adapted + ": initializer '" + constant.source() + "' holds NaN or infinity");
+            }
+        }
         long identical = compareOthers(before.file(), after.file(), changed);
         double[][] oldAffine = affine(oldPlan, map.oldCount());
         double[][] newAffine = affine(newPlan, map.newCount());
@@ -112,9 +124,24 @@ final class OnnxVerifier {
         if (updated == null) {
             throw RechannelException.inexact(adapted + ": node '" + old.consumer().node().id() + "' does not read the input");
         }
-        // the first slice alone: a node reading the input more than once repeats the same map
-        return Verifier.recover(before.model().constantValues(old.source()), old.view().firstChannels(before.channels()),
-                after.model().constantValues(updated.source()), updated.view().firstChannels(after.channels()), from, to);
+        try {
+            // the first slice alone: a node reading the input more than once repeats the same map
+            return Verifier.recover(stored(before.model(), old, old.view().firstChannels(before.channels())),
+                    stored(after.model(), updated, updated.view().firstChannels(after.channels())), from, to,
+                    Blocks.budget());
+        } catch (RechannelException e) {
+            throw new RechannelException(e.kind(), adapted + ": node '" + old.consumer().node().id() + "': " + e.getMessage(), e);
+        }
+    }
+
+    /** A planned weight, read from its file block by block. */
+    private static StoredTensor stored(OnnxModel model, OnnxPlan.Use use) {
+        return stored(model, use, use.view());
+    }
+
+    private static StoredTensor stored(OnnxModel model, OnnxPlan.Use use, AxisView view) {
+        return new StoredTensor(TensorLayout.of(model.constantShape(use.source()), view, use.dim()),
+                TensorData.source(model, use.source()).reader());
     }
 
     private OnnxPlan.Use counterpart(List<OnnxPlan.Use> uses, OnnxPlan.Use old) {

@@ -22,10 +22,18 @@ import java.util.List;
  */
 final class OnnxWriter {
 
-    /** A piece of the output: a range of the input, or new bytes. */
-    private record Part(long start, long end, byte[] bytes) {
+    /** A piece of the output: a range of the input, or new bytes (followed by a changed tensor's values). */
+    private record Part(long start, long end, byte[] bytes, ChangedTensor tensor) {
+        Part(long start, long end, byte[] bytes) {
+            this(start, end, bytes, null);
+        }
+
+        static Part of(ChangedTensor tensor) {
+            return new Part(0, 0, tensor.prefix(OnnxFile.GRAPH_INITIALIZER), tensor);
+        }
+
         long size() {
-            return bytes != null ? bytes.length : end - start;
+            return bytes != null ? bytes.length + (tensor != null ? tensor.rawLength() : 0) : end - start;
         }
     }
 
@@ -41,6 +49,7 @@ final class OnnxWriter {
         int initializerIndex = 0;
         for (OnnxFile.Span span : in.graphFields()) {
             MessageLite replacement = null;
+            ChangedTensor changed = null;
             switch (span.number()) {
                 case OnnxFile.GRAPH_NODE -> {
                     OnnxMl.NodeProto.Builder node = edits.nodes.get(nodeIndex++);
@@ -50,20 +59,24 @@ final class OnnxWriter {
                 case OnnxFile.GRAPH_VALUE_INFO -> replacement = edits.valueInfos.get(in.valueInfos().get(valueIndex++).getName());
                 case OnnxFile.GRAPH_INITIALIZER -> {
                     OnnxFile.TensorInfo info = initializers.get(initializerIndex++);
-                    replacement = edits.initializers.get(info.name());
-                    if (replacement == null && info.isExternal() && !edits.locations.isEmpty()) {
+                    changed = edits.initializers.get(info.name());
+                    if (changed == null && info.isExternal() && !edits.locations.isEmpty()) {
                         replacement = relocated(in.tensor(info), edits);
                     }
                 }
                 default -> { }
             }
-            graphParts.add(replacement == null ? new Part(span.start(), span.end(), null)
+            graphParts.add(changed != null ? Part.of(changed) : replacement == null ? new Part(span.start(), span.end(), null)
                     : new Part(0, 0, field(span.number(), replacement)));
         }
-        for (OnnxMl.TensorProto tensor : edits.added) {
-            graphParts.add(new Part(0, 0, field(OnnxFile.GRAPH_INITIALIZER, tensor)));
+        for (ChangedTensor tensor : edits.added) {
+            graphParts.add(Part.of(tensor));
         }
         long graphLength = graphParts.stream().mapToLong(Part::size).sum();
+        if (graphLength > Integer.MAX_VALUE) {
+            throw RechannelException.unsupported(in.path() + ": the adapted graph would take " + graphLength
+                    + " bytes, beyond protobuf's 2 GiB limit (rechannel stores changed tensors inline)");
+        }
         try (FileChannel source = FileChannel.open(in.path(), StandardOpenOption.READ);
              // the output is a fresh, empty temporary file: truncating it on open would only make the
              // file system flush every written page at close (ext4 does so after a truncation)
@@ -80,6 +93,11 @@ final class OnnxWriter {
                     put(out, new Part(0, 0, header.toByteArray()), source, progress);
                     for (Part part : graphParts) {
                         put(out, part, source, progress);
+                        if (part.tensor() != null) {
+                            long at = out.position();
+                            part.tensor().writeValues(out, at, output);
+                            out.position(at + part.tensor().rawLength());
+                        }
                     }
                 } else {
                     put(out, new Part(span.start(), span.end(), null), source, progress);

@@ -4,6 +4,7 @@ import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
+import io.rechannel.core.Mixing;
 import io.rechannel.core.ChannelStats;
 
 import java.util.ArrayList;
@@ -48,7 +49,7 @@ final class StateDictAdapter {
             edits.add(edit(c, values));
         }
         for (StateDictPlanner.Target s : plan.slots()) {
-            edits.add(edit(s, ChannelMixer.remapState(store.read(s.tensor()), s.view(), map)));
+            edits.add(edit(s, ChannelMixer.remix(store.read(s.tensor()), s.view(), Mixing.state(map))));
         }
         return edits;
     }

@@ -5,6 +5,7 @@ import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
+import io.rechannel.core.Mixing;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.verify.Verifier;
@@ -128,7 +129,7 @@ final class StateDictVerifier {
             return;
         }
         double[] before = original.read(target.tensor());
-        double[] expected = ChannelMixer.remapState(before, target.view(), map);
+        double[] expected = ChannelMixer.remix(before, target.view(), Mixing.state(map));
         AxisView out = target.view().withCount(map.newCount());
         for (int j = 0; j < map.newCount(); j++) {
             boolean kept = map.from().indexOf(map.to().name(j)) >= 0;
