@@ -31,6 +31,11 @@ public final class KerasH5Model implements KerasModelView {
         this.backend = backend;
     }
 
+    /** True when the file records its model config (a full model, not {@code save_weights}). */
+    static boolean hasConfig(Hdf5File file) {
+        return file.hasAttribute("/", "model_config");
+    }
+
     /** Reads the model; {@code layer} names the input layer of a weights-only file (null: the first with a kernel). */
     public static KerasH5Model read(Hdf5File file, String source, String layer) {
         Optional<String> config = file.readString("/", "model_config");

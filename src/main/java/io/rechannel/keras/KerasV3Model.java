@@ -5,6 +5,7 @@ import io.rechannel.core.RechannelException;
 import io.rechannel.hdf5.Hdf5File;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -44,7 +45,11 @@ public final class KerasV3Model implements KerasModelView {
 
     /** A model whose config is known. */
     public static KerasV3Model withConfig(Hdf5File weights, String configJson, String version, String source) {
-        ObjectNode root = KerasJson.parseObject(configJson, source + ": config.json");
+        return withConfig(weights, KerasJson.parseObject(configJson, source + ": config.json"), version, source);
+    }
+
+    /** A model whose config is known, already parsed. */
+    public static KerasV3Model withConfig(Hdf5File weights, ObjectNode root, String version, String source) {
         KerasModelGraph graph = KerasModelGraph.of(root, source);
         return new KerasV3Model(weights, graph, new KerasV3Store(weights, graph, source), true, version, false);
     }
@@ -55,7 +60,7 @@ public final class KerasV3Model implements KerasModelView {
      */
     public static KerasV3Model weightsOnly(Hdf5File weights, Path config, String layer, String source) {
         if (config != null) {
-            ObjectNode root = KerasJson.parseObject(readConfig(config), config + ": config");
+            ObjectNode root = readConfig(config);
             KerasModelGraph graph = KerasModelGraph.of(root, source);
             return new KerasV3Model(weights, graph, new KerasV3Store(weights, graph, source), true, "", true);
         }
@@ -90,17 +95,21 @@ public final class KerasV3Model implements KerasModelView {
         return String.join(", ", found);
     }
 
-    private static String readConfig(Path config) {
+    private static ObjectNode readConfig(Path config) {
         if (!Files.isRegularFile(config)) {
             throw new RechannelException(RechannelException.Kind.IO, config + ": no such file (--config)");
         }
         if (config.getFileName().toString().endsWith(".keras")) {
             try (KerasArchive archive = KerasArchive.open(config)) {
-                return archive.readText(KerasArchive.CONFIG);
+                return archive.readJson(KerasArchive.CONFIG);
             }
         }
-        try {
-            return Files.readString(config);
+        try (InputStream in = Files.newInputStream(config)) {
+            if (Files.size(config) > KerasArchive.MAX_JSON_BYTES) {
+                throw RechannelException.unsupported(config + ": " + Files.size(config) + " bytes, over rechannel's limit of "
+                        + (KerasArchive.MAX_JSON_BYTES >> 20) + " MiB for a config (--config)");
+            }
+            return KerasJson.parseObject(in, config + " (--config)");
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, config + ": " + e.getMessage(), e);
         }
