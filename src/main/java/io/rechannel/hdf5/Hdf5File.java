@@ -36,9 +36,6 @@ public final class Hdf5File implements AutoCloseable {
         H5Eset_auto2(H5E_DEFAULT, null, null);
     }
 
-    /** Above this many declared bytes, a dataset must store at least 1/64 of them to be read. */
-    private static final long SPARSE_READ_LIMIT = 1L << 30;
-
     private final Path path;
     private final String label;
     private long fileId;
@@ -209,76 +206,8 @@ public final class Hdf5File implements AutoCloseable {
         return check(H5Dopen2(fileId, datasetPath, H5P_DEFAULT), datasetPath, "open dataset");
     }
 
-    /**
-     * Describes an open dataset; refuses storage outside the file (external raw data files, virtual
-     * datasets mapping other files) and shapes whose size overflows.
-     */
     private DatasetInfo describe(long did, String datasetPath) {
-        long space = H5Dget_space(did);
-        long type = H5Dget_type(did);
-        long plist = H5Dget_create_plist(did);
-        try {
-            int rank = H5Sget_simple_extent_ndims(space);
-            long[] dims = new long[Math.max(rank, 0)];
-            if (rank > 0) {
-                H5Sget_simple_extent_dims(space, dims, (long[]) null);
-            }
-            int layout = H5Pget_layout(plist);
-            if (layout == H5D_VIRTUAL) {
-                throw RechannelException.unsupported(label + ": dataset " + datasetPath + " is a virtual dataset (its values"
-                        + " come from other datasets or files); rechannel reads only data stored in the model's own file");
-            }
-            if (H5Pget_external_count(plist) != 0) {
-                throw RechannelException.unsupported(label + ": dataset " + datasetPath + " keeps its values in external"
-                        + " files; rechannel reads only data stored in the model's own file");
-            }
-            long[] chunk = null;
-            if (layout == H5D_CHUNKED) {
-                chunk = new long[rank];
-                H5Pget_chunk(plist, rank, chunk);
-            }
-            int typeClass = H5Tget_class(type);
-            long typeSize = H5Tget_size(type);
-            checkSize(dims, typeSize, datasetPath);
-            boolean variable = typeClass == H5T_VLEN || H5Tis_variable_str(type) > 0 || H5Tdetect_class(type, H5T_VLEN) > 0
-                    || (typeClass == H5T_COMPOUND || typeClass == H5T_ARRAY) && H5Tdetect_class(type, H5T_STRING) > 0;
-            int[] status = new int[1];
-            check(H5Dget_space_status(did, status), datasetPath, "read the allocation of");
-            return new DatasetInfo(dims, typeClass, (int) typeSize, chunk, H5Dget_offset(did),
-                    status[0] != H5D_SPACE_STATUS_NOT_ALLOCATED, H5Dget_storage_size(did), variable);
-        } finally {
-            H5Pclose(plist);
-            H5Tclose(type);
-            H5Sclose(space);
-        }
-    }
-
-    private void checkSize(long[] dims, long typeSize, String datasetPath) {
-        try {
-            long bytes = Math.multiplyExact(typeSize, 1L);
-            for (long d : dims) {
-                if (d < 0) {
-                    throw new ArithmeticException();
-                }
-                bytes = Math.multiplyExact(bytes, d);
-            }
-        } catch (ArithmeticException e) {
-            throw RechannelException.malformed(label + ": dataset " + datasetPath + " declares the shape "
-                    + java.util.Arrays.toString(dims) + ", whose size overflows (damaged file)");
-        }
-    }
-
-    /**
-     * Refuses to read a dataset that declares far more than it stores (sparse, or compressed beyond
-     * anything real weights allow): the library would produce every declared value, and a damaged or
-     * crafted shape can declare terabytes.
-     */
-    private void checkWholeRead(DatasetInfo info, String datasetPath) {
-        long logical = info.logicalBytes();
-        if (logical > SPARSE_READ_LIMIT && logical / 64 > info.storageBytes()) {
-            throw RechannelException.unsupported(label + ": dataset " + datasetPath + " " + info.shapeText() + " declares "
-                    + logical + " bytes but stores " + info.storageBytes() + "; rechannel does not read such sparse datasets");
-        }
+        return DatasetDescription.describe(did, datasetPath, label);
     }
 
     /**
@@ -288,28 +217,24 @@ public final class Hdf5File implements AutoCloseable {
      */
     public byte[] fillValue(String datasetPath) {
         long did = openDataset(datasetPath);
-        long type = H5Dget_type(did);
-        long plist = H5Dget_create_plist(did);
         try {
-            if (describe(did, datasetPath).variableLength()) {
-                throw RechannelException.unsupported(label + ": dataset " + datasetPath + " holds variable-length values,"
-                        + " which rechannel does not read");
-            }
-            int[] status = new int[1];
-            check(H5Pfill_value_defined(plist, status), datasetPath, "read the fill value of");
-            long size = H5Tget_size(type);
-            byte[] value = new byte[1 + (status[0] == H5D_FILL_VALUE_UNDEFINED ? 0 : (int) size)];
-            value[0] = (byte) status[0];
-            if (value.length > 1) {
-                try (BytePointer buffer = new BytePointer(size)) {
-                    check(H5Pget_fill_value(plist, type, buffer), datasetPath, "read the fill value of");
-                    buffer.get(value, 1, (int) size);
-                }
-            }
-            return value;
+            return DatasetDescription.fillValue(did, datasetPath, label);
         } finally {
-            H5Pclose(plist);
-            H5Tclose(type);
+            H5Dclose(did);
+        }
+    }
+
+    /**
+     * Replaces a dataset by one of a new shape with the same element type, storage settings and
+     * attributes, holding {@code values} converted to that type.
+     */
+    public void replaceDataset(String datasetPath, long[] newShape, double[] values) {
+        List<String> attributes = attributeNames(datasetPath);
+        long did = openDataset(datasetPath);
+        try {
+            links.reset();
+            DatasetReplacement.replace(fileId, did, datasetPath, newShape, values, attributes, label);
+        } finally {
             H5Dclose(did);
         }
     }
@@ -323,7 +248,7 @@ public final class Hdf5File implements AutoCloseable {
                 throw RechannelException.unsupported(label + ": dataset " + datasetPath + " is not numeric");
             }
             long n = info.elementCount();
-            checkWholeRead(info, datasetPath);
+            DatasetDescription.checkReadable(info, datasetPath, label);
             if (n > Integer.MAX_VALUE - 16 || n * Double.BYTES > Runtime.getRuntime().maxMemory() / 2) {
                 throw RechannelException.unsupported(label + ": dataset " + datasetPath + " " + info.shapeText()
                         + " is too large to adapt in the memory given to rechannel");
@@ -349,15 +274,14 @@ public final class Hdf5File implements AutoCloseable {
         long fileSpace = H5Dget_space(did);
         try {
             DatasetInfo info = describe(did, datasetPath);
-            if (info.variableLength()) {
-                // reading would follow references into the global heap, unchecked
-                throw RechannelException.unsupported(label + ": dataset " + datasetPath + " holds variable-length values,"
-                        + " which rechannel does not read");
-            }
-            checkWholeRead(info, datasetPath);
+            DatasetDescription.checkReadable(info, datasetPath, label);
             long[] dims = info.shape();
             long rowBytes = dims.length == 0 ? info.typeSize() : info.elementCount() / Math.max(1, dims[0]) * info.typeSize();
-            byte[] bytes = new byte[Math.toIntExact(count * rowBytes)];
+            if (count * rowBytes > Integer.MAX_VALUE - 16) {
+                throw RechannelException.unsupported(label + ": dataset " + datasetPath + " " + info.shapeText()
+                        + " has rows too large to read in slabs");
+            }
+            byte[] bytes = new byte[(int) (count * rowBytes)];
             if (bytes.length == 0) {
                 return bytes;
             }
@@ -384,74 +308,6 @@ public final class Hdf5File implements AutoCloseable {
             H5Sclose(fileSpace);
             H5Tclose(type);
             H5Dclose(did);
-        }
-    }
-
-    /**
-     * Replaces a dataset by one of a new shape with the same element type, storage settings and
-     * attributes, holding {@code values} converted to that type. HDF5 cannot resize a contiguous
-     * dataset, so the new one is written beside the old, which is then unlinked and the new renamed.
-     */
-    public void replaceDataset(String datasetPath, long[] newShape, double[] values) {
-        long did = openDataset(datasetPath);
-        long type = H5Dget_type(did);
-        long plist = H5Pcopy(H5Dget_create_plist(did));
-        List<String> attributes = attributeNames(datasetPath);
-        String temporary = datasetPath + ".rechannel-new";
-        try {
-            if (H5Pget_layout(plist) == H5D_CHUNKED) {
-                long[] chunk = new long[newShape.length];
-                H5Pget_chunk(plist, newShape.length, chunk);
-                for (int d = 0; d < chunk.length; d++) {
-                    chunk[d] = Math.max(1, Math.min(chunk[d], newShape[d]));
-                }
-                H5Pset_chunk(plist, newShape.length, chunk);
-            }
-            long space = newShape.length == 0 ? H5Screate(H5S_SCALAR)
-                    : H5Screate_simple(newShape.length, newShape, (long[]) null);
-            long created = check(H5Dcreate2(fileId, temporary, type, space, H5P_DEFAULT, plist, H5P_DEFAULT),
-                    datasetPath, "create replacement");
-            try (DoublePointer buffer = new DoublePointer(Math.max(1, values.length))) {
-                buffer.put(values);
-                check(H5Dwrite(created, H5T_NATIVE_DOUBLE_g(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), datasetPath, "write");
-                for (String attribute : attributes) {
-                    copyAttribute(did, created, attribute, datasetPath);
-                }
-            } finally {
-                H5Dclose(created);
-                H5Sclose(space);
-            }
-        } finally {
-            H5Pclose(plist);
-            H5Tclose(type);
-            H5Dclose(did);
-        }
-        links.reset();
-        check(H5Ldelete(fileId, datasetPath, H5P_DEFAULT), datasetPath, "unlink");
-        check(H5Lmove(fileId, temporary, fileId, datasetPath, H5P_DEFAULT, H5P_DEFAULT), datasetPath, "rename replacement");
-    }
-
-    private void copyAttribute(long from, long to, String name, String where) {
-        long aid = H5Aopen(from, name, H5P_DEFAULT);
-        long type = H5Aget_type(aid);
-        long space = H5Aget_space(aid);
-        try {
-            if (H5Tis_variable_str(type) > 0 || H5Tget_class(type) == H5T_VLEN) {
-                throw RechannelException.unsupported(label + ": dataset " + where + " has a variable-length attribute '"
-                        + name + "', which rechannel cannot carry over");
-            }
-            long n = Math.max(1, H5Sget_simple_extent_npoints(space)) * H5Tget_size(type);
-            long created = H5Acreate2(to, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-            try (BytePointer buffer = new BytePointer(n)) {
-                check(H5Aread(aid, type, buffer), where + "@" + name, "read");
-                check(H5Awrite(created, type, buffer), where + "@" + name, "write");
-            } finally {
-                H5Aclose(created);
-            }
-        } finally {
-            H5Sclose(space);
-            H5Tclose(type);
-            H5Aclose(aid);
         }
     }
 
@@ -517,9 +373,6 @@ public final class Hdf5File implements AutoCloseable {
     }
 
     private long check(long status, String object, String action) {
-        if (status < 0) {
-            throw RechannelException.malformed(label + ": cannot " + action + " " + object + " (damaged or unexpected file)");
-        }
-        return status;
+        return Hdf5Status.check(label, status, object, action);
     }
 }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.function.IntConsumer;
 
+import static io.rechannel.hdf5.Hdf5Status.check;
 import static org.bytedeco.hdf5.global.hdf5.*;
 
 /**
@@ -153,12 +154,5 @@ final class StringAttributes {
         H5Tset_size(memType, H5T_VARIABLE());
         H5Tset_cset(memType, cset);
         return memType;
-    }
-
-    private static long check(String path, long status, String object, String action) {
-        if (status < 0) {
-            throw RechannelException.malformed(path + ": cannot " + action + " " + object + " (damaged or unexpected file)");
-        }
-        return status;
     }
 }
