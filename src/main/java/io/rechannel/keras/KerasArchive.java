@@ -10,6 +10,8 @@ import org.apache.commons.compress.archivers.zip.ZipMethod;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -70,27 +72,52 @@ final class KerasArchive implements AutoCloseable {
     }
 
     private void checkEntries() {
-        long size;
-        try {
-            size = Files.size(path);
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            Set<String> names = new HashSet<>();
+            for (ZipArchiveEntry entry : entries) {
+                checkEntry(entry, channel, names);
+            }
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, path + ": " + e.getMessage(), e);
         }
-        Set<String> names = new HashSet<>();
-        for (ZipArchiveEntry entry : entries) {
-            long offset = entry.getDataOffset();
-            if (offset < 0 || entry.getCompressedSize() < 0 || offset > size - entry.getCompressedSize()) {
-                throw RechannelException.malformed(label(entry.getName()) + ": its data lies outside the archive"
-                        + " (truncated or damaged)");
-            }
-            if (!names.add(entry.getName())) {
-                throw RechannelException.malformed(path + ": the archive has two entries named " + entry.getName());
-            }
-            if (entry.getGeneralPurposeBit().usesEncryption()) {
-                throw RechannelException.unsupported(path + ": entry " + entry.getName() + " is encrypted;"
-                        + " rechannel reads only unencrypted archives");
-            }
+    }
+
+    /**
+     * An entry's data must lie inside the archive, its local header must agree with the directory (the
+     * reader trusts one, the in-place writer copies the other), its name must be unique and its content
+     * unencrypted.
+     */
+    private void checkEntry(ZipArchiveEntry entry, FileChannel channel, Set<String> names) throws IOException {
+        long offset = entry.getDataOffset();
+        if (offset < 0 || entry.getCompressedSize() < 0 || offset > channel.size() - entry.getCompressedSize()) {
+            throw RechannelException.malformed(label(entry.getName()) + ": its data lies outside the archive"
+                    + " (truncated or damaged)");
         }
+        ByteBuffer local = ByteBuffer.allocate(30).order(ByteOrder.LITTLE_ENDIAN);
+        channel.read(local, entry.getLocalHeaderOffset());
+        int flags = local.getShort(6) & 0xFFFF;
+        boolean descriptor = (flags & 8) != 0;
+        boolean agrees = local.getInt(0) == 0x04034b50
+                && (flags & 9) == (entry.getRawFlag() & 9)
+                && (local.getShort(8) & 0xFFFF) == entry.getMethod()
+                && (descriptor || (local.getInt(14) & 0xFFFFFFFFL) == entry.getCrc()
+                && sameSize(local.getInt(18), entry.getCompressedSize()) && sameSize(local.getInt(22), entry.getSize()));
+        if (!agrees) {
+            throw RechannelException.malformed(label(entry.getName()) + ": its local header disagrees with the archive's"
+                    + " directory (damaged archive)");
+        }
+        if (!names.add(entry.getName())) {
+            throw RechannelException.malformed(path + ": the archive has two entries named " + entry.getName());
+        }
+        if (entry.getGeneralPurposeBit().usesEncryption()) {
+            throw RechannelException.unsupported(path + ": entry " + entry.getName() + " is encrypted;"
+                    + " rechannel reads only unencrypted archives");
+        }
+    }
+
+    /** A local header's 32-bit size against the directory's (0xFFFFFFFF: the size is in the zip64 field). */
+    private static boolean sameSize(int local, long central) {
+        return local == -1 || (local & 0xFFFFFFFFL) == central;
     }
 
     /** How messages name an entry: the archive, then the entry. */
@@ -105,9 +132,8 @@ final class KerasArchive implements AutoCloseable {
                     + entries.stream().map(ZipArchiveEntry::getName).toList() + ")");
         }
         if (!zip.canReadEntryData(entry)) {
-            throw RechannelException.unsupported(label(name) + ": compressed with "
-                    + ZipMethod.getMethodByCode(entry.getMethod()) + " (method " + entry.getMethod()
-                    + "), which rechannel cannot read");
+            throw RechannelException.unsupported(label(name) + ": compressed with " + methodName(entry.getMethod())
+                    + ", which rechannel cannot read");
         }
         return entry;
     }
@@ -193,8 +219,7 @@ final class KerasArchive implements AutoCloseable {
                 ZipArchiveEntry fresh = new ZipArchiveEntry(entry.getName());
                 int method = entry.getMethod();
                 if (method != ZipEntry.STORED && method != ZipEntry.DEFLATED) {
-                    notes.add(entry.getName() + " was compressed with " + ZipMethod.getMethodByCode(method)
-                            + "; rechannel wrote it deflated");
+                    notes.add(entry.getName() + " was compressed with " + methodName(method) + "; rechannel wrote it deflated");
                     method = ZipEntry.DEFLATED;
                 }
                 fresh.setMethod(method);
@@ -214,6 +239,11 @@ final class KerasArchive implements AutoCloseable {
             throw new RechannelException(RechannelException.Kind.IO, output + ": cannot write the archive: " + e.getMessage(), e);
         }
         return notes;
+    }
+
+    private static String methodName(int method) {
+        ZipMethod known = ZipMethod.getMethodByCode(method);
+        return (known == null ? "an unknown method" : known.toString()) + " (method " + method + ")";
     }
 
     List<ZipArchiveEntry> entries() {
