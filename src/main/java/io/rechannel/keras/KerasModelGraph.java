@@ -242,11 +242,13 @@ public final class KerasModelGraph {
             collectTensors(scope, call.path("args"), inputs, shapes);
             return;
         }
+        if (!call.isArray()) {
+            throw RechannelException.malformed(source + ": the model config has a layer call " + abbreviated(call)
+                    + " where Keras writes a list of layer references");
+        }
         for (JsonNode ref : call) {
-            if (ref.isArray() && ref.size() >= 1 && ref.get(0).isTextual()) {
-                inputs.add(refId(scope, ref));
-                shapes.add(null);
-            }
+            inputs.add(refId(scope, ref));
+            shapes.add(null);
         }
     }
 
