@@ -73,8 +73,13 @@ public final class KerasV3Model implements KerasModelView {
         if (!weights.isDataset(group + "/vars/0")) {
             throw RechannelException.usage(source + ": --layer " + layer + ": no variables at " + group + "/vars");
         }
-        int rank = weights.dataset(group + "/vars/0").shape().length;
         String name = weights.readString(group + "/vars", "name").orElse(group.substring(group.lastIndexOf('/') + 1));
+        long[] shape = weights.dataset(group + "/vars/0").shape();
+        if (shape.length < 2 || shape.length > 5 || java.util.Arrays.stream(shape).anyMatch(d -> d < 1)) {
+            throw RechannelException.usage(source + ": --layer " + layer + ": its first variable has the shape "
+                    + java.util.Arrays.toString(shape) + ", not a kernel (groups with a kernel: " + kernelGroups(weights) + ")");
+        }
+        int rank = shape.length;
         KerasModelGraph graph = KerasModelGraph.singleLayer(name, rank, source);
         return new KerasV3Model(weights, graph, new KerasV3Store(weights, Map.of(name, group), source), false, "", false);
     }
