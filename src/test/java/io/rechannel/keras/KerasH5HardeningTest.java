@@ -130,6 +130,22 @@ class KerasH5HardeningTest {
         assertHolds(dir, "bad.h5");
     }
 
+    /** In a weights-only file the kernel alone says what the layer is: a rank-1 one is damage. */
+    @Test
+    void malformedKernelOfAWeightsOnlyFileIsNamed(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("weights.h5");
+        TestSupport.python(String.join("\n",
+                "import h5py, sys, numpy as np",
+                "f = h5py.File(sys.argv[1], 'w')",
+                "f.attrs['keras_version'] = b'2.4.0'",
+                "f.attrs['layer_names'] = [b'conv']",
+                "g = f.create_group('conv')",
+                "g.attrs['weight_names'] = [b'conv/kernel:0']",
+                "g['conv/kernel:0'] = np.zeros(8, 'f4')"), model.toString());
+        assertRefused(extend(model, dir.resolve("o.h5")), 4, "weights.h5: dataset /conv/conv/kernel:0 (the kernel of layer"
+                + " 'conv') has the shape [8]; a kernel has 2 to 5 non-empty dimensions");
+    }
+
     @Test
     void dimensionsWhoseProductOverflowsAreDamage(@TempDir Path dir) throws Exception {
         Path model = craft(dir, "huge.h5", "del f[K]; f.create_dataset(K, shape=(2**20,) * 4, dtype='f4', chunks=(1, 1, 1, 8))");
