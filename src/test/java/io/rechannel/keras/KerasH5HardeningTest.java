@@ -118,6 +118,36 @@ class KerasH5HardeningTest {
                         + " bytes but stores", "rechannel does not read such sparse datasets"));
     }
 
+    /**
+     * The checks read the file's own structures: they must hold for HDF5's newest format (version 2 object
+     * headers) and behind a user block as for Keras's usual files. Attributes in dense storage (more than 8
+     * on one object, newest format only) cannot be checked and are refused.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "newest format|libver='latest'|0|0",
+        "newest format behind a user block|libver='latest', userblock_size=4096|3|0",
+        "dense attribute storage|libver='latest'|6|5"})
+    void fileFormatsTheChecksRead(String kind, String options, int extraAttributes, int code, @TempDir Path dir)
+            throws Exception {
+        Path model = dir.resolve("rewritten.h5");
+        TestSupport.python(String.join("\n",
+                "import h5py, sys",
+                "src = h5py.File(sys.argv[1], 'r')",
+                "dst = h5py.File(sys.argv[2], 'w', " + options + ")",
+                "for k, v in src.attrs.items(): dst.attrs[k] = v",
+                "for k in src: src.copy(src[k], dst, name=k)",
+                "for i in range(" + extraAttributes + "): dst.attrs['extra%d' % i] = 'y' * (100 * i + 1)",
+                "dst.close()"), Refusals.EXAMPLE.toString(), model.toString());
+        TestSupport.Run run = extend(model, dir.resolve("o.h5"));
+        if (code == 0) {
+            assertEquals(0, run.exitCode(), run.out() + run.err());
+        } else {
+            assertRefused(run, code, "rewritten.h5: attribute /@model_config: a variable-length string kept outside its"
+                    + " object header (dense attribute storage)");
+        }
+    }
+
     @ParameterizedTest(name = "kernel of shape {0}")
     @CsvSource(delimiter = '|', value = {
         "(8,)|has the shape [8]; it needs at least 3 dimensions",
