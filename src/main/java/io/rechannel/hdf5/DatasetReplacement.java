@@ -28,6 +28,8 @@ final class DatasetReplacement {
         H5Pclose(original);
         String temporary = datasetPath + ".rechannel-new";
         try {
+            // no creation/modification times in the new object header: the same input and options give the same bytes
+            H5Pset_obj_track_times(plist, false);
             if (H5Pget_layout(plist) == H5D_CHUNKED) {
                 long[] chunk = new long[newShape.length];
                 H5Pget_chunk(plist, newShape.length, chunk);
