@@ -119,6 +119,12 @@ final class FuzzHarness {
                 outcomes.add(new ArrayList<>());
                 String problem = follow(i, lines, inputs.get(i), hashes.get(i), tmp, outcomes.get(i));
                 if (problem != null) {
+                    if (problem.startsWith("the JVM ended")) {
+                        for (int k = 0; k < i; k++) {
+                            save(cases.get(k), inputs.get(k), "ran before it in the same JVM");
+                        }
+                        problem += "; exit status " + process.waitFor();
+                    }
                     failures.add(save(cases.get(i), inputs.get(i), problem));
                     if (!process.isAlive() || problem.startsWith("no end")) {
                         break;
@@ -145,7 +151,7 @@ final class FuzzHarness {
                 return "no end within " + PER_INPUT.toSeconds() + " s (a hang?)";
             }
             if (line.equals("EOF")) {
-                return "the JVM ended without finishing it (a native crash?): " + crashReport(tmp);
+                return "the JVM ended without finishing it (a native crash?): " + crashReport(tmp, tmp.resolveSibling("stderr.txt"));
             }
             String[] parts = line.split(" ", 5);
             if (parts[0].equals("RUN") && Integer.parseInt(parts[1]) == i) {
@@ -204,14 +210,16 @@ final class FuzzHarness {
         return null;
     }
 
-    private String crashReport(Path tmp) throws IOException {
+    /** The JVM's crash report's first native frames, or else the end of the process's stderr (glibc's abort message). */
+    private static String crashReport(Path tmp, Path stderr) throws IOException {
         try (Stream<Path> files = Files.list(tmp)) {
             for (Path p : files.filter(f -> f.getFileName().toString().startsWith("hs_err")).toList()) {
                 return Files.readAllLines(p).stream().filter(l -> l.startsWith("# C ") || l.startsWith("# Problematic")
                         || l.startsWith("C  [")).limit(4).toList().toString();
             }
         }
-        return "no crash report";
+        String err = Files.exists(stderr) ? Files.readString(stderr) : "";
+        return "no crash report; stderr ends: " + err.substring(Math.max(0, err.length() - 400)).strip();
     }
 
     /** Keeps a failing input under target/fuzz-failures for replay; returns the failure's description. */
