@@ -14,6 +14,11 @@ public interface ModelFormat {
     /** A short name for messages and {@code inspect}: {@code keras-h5}. */
     String name();
 
+    /** The files it reads, for messages: {@code Keras .h5/.hdf5}. */
+    default String description() {
+        return name();
+    }
+
     /** True when this format reads the file (by its first bytes and name). */
     boolean accepts(Path file);
 

@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.ServiceLoader;
 
 /** Finds the format that reads a file. */
@@ -21,12 +23,14 @@ public final class ModelFormats {
         if (!Files.isRegularFile(file)) {
             throw new RechannelException(RechannelException.Kind.IO, file + ": not a regular file");
         }
+        List<String> known = new ArrayList<>();
         for (ModelFormat format : ServiceLoader.load(ModelFormat.class)) {
             if (format.accepts(file)) {
                 return format;
             }
+            known.add(format.description());
         }
-        throw RechannelException.unsupported(file + ": not a model file rechannel reads (Keras .h5/.hdf5)");
+        throw RechannelException.unsupported(file + ": not a model file rechannel reads (" + String.join(", ", known) + ")");
     }
 
     /** The first bytes of a file (fewer if it is shorter), or an empty array when it cannot be read. */

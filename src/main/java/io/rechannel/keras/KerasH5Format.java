@@ -1,6 +1,7 @@
 package io.rechannel.keras;
 
 import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.Inspection;
@@ -26,6 +27,11 @@ public final class KerasH5Format implements ModelFormat {
     }
 
     @Override
+    public String description() {
+        return "Keras .h5/.hdf5 and Keras 3 .weights.h5";
+    }
+
+    @Override
     public boolean accepts(Path file) {
         byte[] head = ModelFormats.head(file, HDF5_SIGNATURE.length);
         if (Arrays.equals(head, HDF5_SIGNATURE)) {
@@ -45,7 +51,19 @@ public final class KerasH5Format implements ModelFormat {
     /** A legacy model or weights file, or a Keras 3 weights file (with --config or --layer). */
     static KerasModelView open(Hdf5File h5, String source, AdaptOptions options) {
         if (KerasV3Model.isV3Weights(h5)) {
+            if (options.config() != null && options.layer() != null) {
+                throw RechannelException.usage(source + ": give either --config or --layer, not both: --layer names the"
+                        + " layer only when the model config is missing");
+            }
             return KerasV3Model.weightsOnly(h5, options.config(), options.layer(), source);
+        }
+        if (options.config() != null) {
+            throw RechannelException.usage(source + ": --config applies only to Keras 3 .weights.h5 files; this is a"
+                    + " legacy Keras file" + (KerasH5Model.hasConfig(h5) ? " with its own config" : ""));
+        }
+        if (options.layer() != null && KerasH5Model.hasConfig(h5)) {
+            throw RechannelException.usage(source + ": --layer applies only to weights files without a model config;"
+                    + " this file has its config (choose among several inputs with --input)");
         }
         return KerasH5Model.read(h5, source, options.layer());
     }

@@ -30,6 +30,11 @@ public final class OnnxFormat implements ModelFormat {
     }
 
     @Override
+    public String description() {
+        return "ONNX .onnx";
+    }
+
+    @Override
     public boolean accepts(Path file) {
         return file.getFileName().toString().toLowerCase().endsWith(".onnx");
     }

@@ -31,7 +31,12 @@ public final class TorchFormat implements ModelFormat {
 
     @Override
     public String name() {
-        return "pytorch (.safetensors, .safetensors.index.json, torch.save .pth/.pt/.bin/.ckpt)";
+        return "pytorch";
+    }
+
+    @Override
+    public String description() {
+        return "PyTorch .safetensors (single or sharded, .safetensors.index.json) and torch.save .pth/.pt/.bin/.ckpt";
     }
 
     @Override

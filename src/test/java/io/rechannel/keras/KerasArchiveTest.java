@@ -187,7 +187,7 @@ class KerasArchiveTest {
                 }
             }
             Files.createFile(copy);
-            archive.writeCopy(copy, java.util.Map.of(KerasArchive.WEIGHTS, weights));
+            archive.writeCopy(copy, copy, java.util.Map.of(KerasArchive.WEIGHTS, weights));
         }
         Files.delete(weights);
         Files.delete(archivePath);
