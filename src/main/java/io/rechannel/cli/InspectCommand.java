@@ -31,7 +31,8 @@ final class InspectCommand implements Callable<Integer> {
     public Integer call() {
         RunRecord.reading(model);
         Inspection inspection = ModelFormats.forFile(model).inspect(model,
-                AdaptOptions.analysisOnly(options.input, options.channelIndependent, options.layer, options.config));
+                AdaptOptions.analysisOnly(options.input, options.channelIndependent, options.layer, options.config)
+                        .withTensors(options.tensors));
         PrintWriter out = spec.commandLine().getOut();
         if (options.json) {
             Output.json(out, inspection);

@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -156,6 +157,7 @@ public final class KerasArchiveFormat implements ModelFormat {
 
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
+        options.refuseUnused(file.toString(), description(), Set.of("--layer", "--config"));
         try (Opened opened = new Opened(file, Path.of(System.getProperty("java.io.tmpdir")), false, options)) {
             return new KerasInspector(opened.model, file.toString(), name()).inspect(options);
         }
@@ -163,6 +165,7 @@ public final class KerasArchiveFormat implements ModelFormat {
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
+        options.refuseUnused(input.toString(), description(), Set.of("--layer", "--config"));
         try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
             InPlaceArchive inPlace;
             try (KerasArchive archive = KerasArchive.open(input)) {
@@ -246,6 +249,7 @@ public final class KerasArchiveFormat implements ModelFormat {
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
+        options.refuseUnused(original.toString(), description(), Set.of("--layer", "--config"));
         Path scratch = Path.of(System.getProperty("java.io.tmpdir"));
         try (Opened before = new Opened(original, scratch, false, options);
              Opened after = new Opened(adapted, scratch, false, options)) {

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 
 /** Keras legacy HDF5 models and weights ({@code .h5}, {@code .hdf5}), as written by Keras 1 to 3. */
@@ -43,6 +44,7 @@ public final class KerasH5Format implements ModelFormat {
 
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
+        options.refuseUnused(file.toString(), description(), Set.of("--layer", "--config"));
         try (Hdf5File h5 = Hdf5File.open(file, false)) {
             return new KerasInspector(open(h5, file.toString(), options), file.toString(), name()).inspect(options);
         }
@@ -70,6 +72,7 @@ public final class KerasH5Format implements ModelFormat {
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
+        options.refuseUnused(input.toString(), description(), Set.of("--layer", "--config"));
         String source = input.toString();
         try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
             // the byte copy runs while the adaptation is computed from the input
@@ -101,6 +104,7 @@ public final class KerasH5Format implements ModelFormat {
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
+        options.refuseUnused(original.toString(), description(), Set.of("--layer", "--config"));
         try (Hdf5File before = Hdf5File.open(original, false); Hdf5File after = Hdf5File.open(adapted, false)) {
             return new KerasVerifier(open(before, original.toString(), options), open(after, adapted.toString(), options),
                     original.toString(), adapted.toString()).verify(options);

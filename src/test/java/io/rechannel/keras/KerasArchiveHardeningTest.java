@@ -222,9 +222,10 @@ class KerasArchiveHardeningTest {
     /** A file no format reads: the message lists every format rechannel has. */
     @Test
     void unknownFileListsEveryFormat(@TempDir Path dir) throws Exception {
-        Path model = dir.resolve("model.pth");
+        Path model = dir.resolve("model.tflite");
         Files.writeString(model, "not a model");
-        assertRefused(cli("inspect", model.toString()), 5, "model.pth: not a model file rechannel reads",
-                "Keras .keras", "Keras .h5/.hdf5 and Keras 3 .weights.h5", "ONNX .onnx");
+        assertRefused(cli("inspect", model.toString()), 5, "model.tflite: not a model file rechannel reads",
+                "Keras .keras", "Keras .h5/.hdf5 and Keras 3 .weights.h5", "ONNX .onnx",
+                "PyTorch .safetensors (single or sharded, .safetensors.index.json) and torch.save .pth/.pt/.bin/.ckpt");
     }
 }
