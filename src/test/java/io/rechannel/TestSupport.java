@@ -57,9 +57,9 @@ public final class TestSupport {
             return;
         }
         if (ci()) {
-            throw new AssertionError(what + " (CI=true: nothing may be skipped)");
+            throw new AssertionError(what + ": under CI=true nothing may be skipped");
         }
-        Assumptions.abort(what + "; skipped outside CI");
+        Assumptions.abort(what + ": skipped (under CI=true this fails)");
     }
 
     /**
@@ -139,7 +139,7 @@ public final class TestSupport {
     public static Path corpus() {
         Path path = corpusPath();
         require(Files.isDirectory(path), "the full fixture corpus is not at " + path.toAbsolutePath()
-                + " (set -Drechannel.fixtures=DIR); only the core set in the repository runs");
+                + " (-Drechannel.fixtures=DIR points elsewhere); this test needs more than the core set in the repository");
         return path;
     }
 
