@@ -118,6 +118,8 @@ public final class TestSupport {
                 if (value == null) {
                     try {
                         value = make.call();
+                    } catch (RuntimeException e) {
+                        throw e; // a skip (TestAbortedException) stays a skip
                     } catch (Exception e) {
                         throw new AssertionError(e);
                     }
