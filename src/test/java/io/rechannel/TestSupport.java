@@ -2,6 +2,8 @@ package io.rechannel;
 
 import io.rechannel.cli.Main;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.DynamicTest;
 import org.tukaani.xz.XZInputStream;
 
 import java.io.IOException;
@@ -105,6 +107,20 @@ public final class TestSupport {
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The nodes a dynamic-test factory makes; where making them fails or is skipped (a missing corpus or tool),
+     * one test named {@code what} that fails or is skipped the same way, so that it is counted, not lost.
+     */
+    public static Stream<DynamicNode> dynamic(String what, Callable<? extends Stream<? extends DynamicNode>> make) {
+        try {
+            return make.call().map(DynamicNode.class::cast);
+        } catch (Throwable e) {
+            return Stream.of(DynamicTest.dynamicTest(what, () -> {
+                throw e;
+            }));
         }
     }
 

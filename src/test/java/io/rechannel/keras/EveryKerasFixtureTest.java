@@ -1,6 +1,7 @@
 package io.rechannel.keras;
 
 import io.rechannel.TestSupport;
+import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,14 +26,18 @@ class EveryKerasFixtureTest {
     static Path dir;
 
     @TestFactory
-    Stream<DynamicTest> everyCoreModelFileAddsAChannel() throws Exception {
-        return addOneChannel(TestSupport.core().resolve("keras"), name -> true);
+    Stream<DynamicNode> everyCoreModelFileAddsAChannel() {
+        return TestSupport.dynamic("the core set's Keras files", () -> {
+            return addOneChannel(TestSupport.core().resolve("keras"), name -> true);
+        });
     }
 
     @TestFactory
-    Stream<DynamicTest> everyCorpusModelFileAddsAChannel() throws Exception {
-        Path core = TestSupport.core().resolve("keras");
-        return addOneChannel(TestSupport.corpus().resolve("keras"), name -> !Files.exists(core.resolve(name)));
+    Stream<DynamicNode> everyCorpusModelFileAddsAChannel() {
+        return TestSupport.dynamic("the corpus's Keras files", () -> {
+            Path core = TestSupport.core().resolve("keras");
+            return addOneChannel(TestSupport.corpus().resolve("keras"), name -> !Files.exists(core.resolve(name)));
+        });
     }
 
     private static Stream<DynamicTest> addOneChannel(Path folder, Predicate<String> include) throws Exception {

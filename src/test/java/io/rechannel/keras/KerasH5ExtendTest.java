@@ -3,6 +3,7 @@ package io.rechannel.keras;
 import io.rechannel.TestSupport;
 import io.rechannel.hdf5.Hdf5File;
 import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -275,36 +276,38 @@ class KerasH5ExtendTest {
      * and verifies; Keras 1 weights-only files are refused in one line because their kernel layout is unknown.
      */
     @TestFactory
-    Stream<DynamicTest> realKeras2FilesExtend() throws Exception {
-        List<Path> files;
-        try (var list = Files.list(fixture("keras2"))) {
-            files = list.filter(p -> p.toString().matches(".*\\.(h5|hdf5)$")).sorted().toList();
-        }
-        assertTrue(files.stream().map(p -> p.getFileName().toString()).toList().containsAll(KERAS1_WEIGHTS_ONLY));
-        return files.stream().map(file -> DynamicTest.dynamicTest(file.getFileName().toString(), () -> {
-            String name = file.getFileName().toString();
-            List<String> model = new ArrayList<>(List.of(file.toString(), "--channel-independent", "lambda_1"));
-            if (name.endsWith(".weights.h5")) {
-                model.addAll(List.of("--layer", "layers/conv2d"));
+    Stream<DynamicNode> realKeras2FilesExtend() {
+        return TestSupport.dynamic("the corpus's Keras 1 and 2 files", () -> {
+            List<Path> files;
+            try (var list = Files.list(fixture("keras2"))) {
+                files = list.filter(p -> p.toString().matches(".*\\.(h5|hdf5)$")).sorted().toList();
             }
-            List<String> inspectArgs = new ArrayList<>(List.of("inspect"));
-            inspectArgs.addAll(model);
-            inspectArgs.add("--json");
-            TestSupport.Run inspect = cli(inspectArgs.toArray(String[]::new));
-            if (KERAS1_WEIGHTS_ONLY.contains(name)) {
-                assertEquals(5, inspect.exitCode(), inspect.err());
-                assertTrue(inspect.err().contains("Keras 1 weights-only file"), inspect.err());
-                assertEquals(1, inspect.err().lines().count(), inspect.err());
-                return;
-            }
-            assertEquals(0, inspect.exitCode(), inspect.err());
-            int channels = new com.fasterxml.jackson.databind.ObjectMapper().readTree(inspect.out())
-                    .path("inputs").get(0).path("channels").asInt();
-            List<String> extend = new ArrayList<>(List.of("extend"));
-            extend.addAll(model);
-            extend.addAll(List.of("--to", String.valueOf(channels + 1), "-o", shared.resolve(name).toString(), "--verify"));
-            TestSupport.Run run = cli(extend.toArray(String[]::new));
-            assertEquals(0, run.exitCode(), run.out() + run.err());
-        }));
+            assertTrue(files.stream().map(p -> p.getFileName().toString()).toList().containsAll(KERAS1_WEIGHTS_ONLY));
+            return files.stream().map(file -> DynamicTest.dynamicTest(file.getFileName().toString(), () -> {
+                String name = file.getFileName().toString();
+                List<String> model = new ArrayList<>(List.of(file.toString(), "--channel-independent", "lambda_1"));
+                if (name.endsWith(".weights.h5")) {
+                    model.addAll(List.of("--layer", "layers/conv2d"));
+                }
+                List<String> inspectArgs = new ArrayList<>(List.of("inspect"));
+                inspectArgs.addAll(model);
+                inspectArgs.add("--json");
+                TestSupport.Run inspect = cli(inspectArgs.toArray(String[]::new));
+                if (KERAS1_WEIGHTS_ONLY.contains(name)) {
+                    assertEquals(5, inspect.exitCode(), inspect.err());
+                    assertTrue(inspect.err().contains("Keras 1 weights-only file"), inspect.err());
+                    assertEquals(1, inspect.err().lines().count(), inspect.err());
+                    return;
+                }
+                assertEquals(0, inspect.exitCode(), inspect.err());
+                int channels = new com.fasterxml.jackson.databind.ObjectMapper().readTree(inspect.out())
+                        .path("inputs").get(0).path("channels").asInt();
+                List<String> extend = new ArrayList<>(List.of("extend"));
+                extend.addAll(model);
+                extend.addAll(List.of("--to", String.valueOf(channels + 1), "-o", shared.resolve(name).toString(), "--verify"));
+                TestSupport.Run run = cli(extend.toArray(String[]::new));
+                assertEquals(0, run.exitCode(), run.out() + run.err());
+            }));
+        });
     }
 }
