@@ -16,12 +16,16 @@ import java.util.stream.Stream;
 /**
  * A Keras model file as the real-Keras judge sees it, and the adaptations it is judged on.
  *
- * @param file     the model (.h5, .keras) or a standalone .weights.h5
- * @param config   the .keras archive holding a standalone weights file's model, else null
- * @param args     arguments the model needs (--input for several inputs)
- * @param input    the adapted input's name, channel count and data format, as {@code rechannel inspect} reports them
- * @param batch    the batch size of the random inputs
- * @param freeDim  the size given to dimensions the model leaves open
+ * @param file           the model (.h5, .keras) or a standalone .weights.h5
+ * @param config         the .keras archive holding a standalone weights file's model, else null
+ * @param args           arguments the model needs (--input for several inputs)
+ * @param input          the name of the input adapted, as {@code rechannel inspect} reports it
+ * @param channels       its channel count
+ * @param channelsFirst  whether its channels come first (axis 1) rather than last
+ * @param optimizer      whether the file holds optimizer state
+ * @param preprocessing  whether per-channel preprocessing precedes the first layers (so --stats applies)
+ * @param batch          the batch size of the random inputs
+ * @param freeDim        the size given to dimensions the model leaves open
  */
 record JudgedModel(Path file, Path config, List<String> args, String input, int channels, boolean channelsFirst,
                    boolean optimizer, boolean preprocessing, int batch, int freeDim) {
