@@ -177,8 +177,9 @@ final class KerasArchive implements AutoCloseable {
     /** Copies an entry's content to {@code target}, checking its size and CRC-32. */
     void extract(String name, Path target) {
         ZipArchiveEntry entry = entry(name);
-        try (FileChannel out = FileChannel.open(target, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        // not truncated first but cut where the copy ends: truncating a file to nothing makes ext4 write all of
+        // it back at close (the target is usually new and empty)
+        try (FileChannel out = FileChannel.open(target, StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE)) {
             if (entry.getMethod() == ZipEntry.STORED && entry.getDataOffset() > 0) {
                 try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ)) {
                     if (entry.getSize() != entry.getCompressedSize() || entry.getDataOffset() > in.size() - entry.getSize()) {
@@ -187,10 +188,11 @@ final class KerasArchive implements AutoCloseable {
                     }
                     io.rechannel.format.ByteRanges.copy(in, entry.getDataOffset(), entry.getSize(), out, 0);
                 }
+                out.truncate(entry.getSize());
                 CheckedEntry.checkCrc(out, 0, entry, label(name));
             } else {
                 try (InputStream in = new CheckedEntry(zip.getInputStream(entry), entry, label(name), Long.MAX_VALUE)) {
-                    in.transferTo(java.nio.channels.Channels.newOutputStream(out));
+                    out.truncate(in.transferTo(java.nio.channels.Channels.newOutputStream(out)));
                 }
             }
         } catch (IOException e) {
@@ -206,7 +208,8 @@ final class KerasArchive implements AutoCloseable {
      */
     List<String> writeCopy(Path target, Path output, Map<String, Path> replacements) {
         List<String> notes = new ArrayList<>();
-        try (FileChannel channel = FileChannel.open(target, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        // written from the start and cut where it ends, as extract
+        try (FileChannel channel = FileChannel.open(target, StandardOpenOption.WRITE);
              ZipArchiveOutputStream out = new ZipArchiveOutputStream(channel)) {
             for (ZipArchiveEntry entry : entries) {
                 Path replacement = replacements.get(entry.getName());
@@ -235,6 +238,7 @@ final class KerasArchive implements AutoCloseable {
                 out.closeArchiveEntry();
             }
             out.finish();
+            channel.truncate(channel.position());
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, output + ": cannot write the archive: " + e.getMessage(), e);
         }
