@@ -88,8 +88,6 @@ class ConcatenatedInputTest {
         TestSupport.require(Files.isRegularFile(ref.resolve("keras_ref.py")), "real Keras (keras-ref) not found at " + ref);
         return ref;
     }
-        return ref;
-    }
 
     @TestFactory
     Stream<DynamicTest> everyAdaptedModelLoadsInRealKerasAndComputesTheOriginal() {
