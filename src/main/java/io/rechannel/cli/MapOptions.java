@@ -3,34 +3,42 @@ package io.rechannel.cli;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelStats;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.CommandSpec;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /** Options that describe the channel map. */
-public final class MapOptions {
+final class MapOptions {
 
-    @Option(names = "--to", paramLabel = "SPEC",
-            description = "The new channels: letters (RGBY), a comma list (red,green,blue,yellow) or a count (4).")
-    String to;
+    final String to;
+    final String from;
+    final List<String> inits;
+    final List<String> stats;
+    final long seed;
 
-    @Option(names = "--from", paramLabel = "SPEC",
-            description = "What the existing channels are (default RGB for 3 channels; BGR for caffe-style models).")
-    String from;
+    static void declare(CommandSpec spec) {
+        spec.addOption(Specs.option("--to", "SPEC", String.class,
+                "The new channels: letters (RGBY), a comma list (red,green,blue,yellow) or a count (4).").build());
+        spec.addOption(Specs.option("--from", "SPEC", String.class,
+                "What the existing channels are (default RGB for 3 channels; BGR for caffe-style models).").build());
+        spec.addOption(Specs.repeated("--init", "RULE",
+                "How new channels start: Y=B, Y=0, Y=mean, Y=sum, Y=random, Y=0.5*R+0.5*G, or a preset"
+                        + " for all new channels: copy-last, mean, sum, zeros, random, timm. Default: mean of the old"
+                        + " channels; when none is kept, their sum divided by the new count.").build());
+        spec.addOption(Specs.repeated("--stats", "NAME=mean:M,std:S",
+                "A new channel's own statistics for the first normalisation layer, in that layer's input units.").build());
+        spec.addOption(Specs.option("--seed", "N", long.class, "Seed for random initialisation (default 0).")
+                .defaultValue("0").build());
+    }
 
-    @Option(names = "--init", paramLabel = "RULE",
-            description = "How new channels start: Y=B, Y=0, Y=mean, Y=sum, Y=random, Y=0.5*R+0.5*G, or a preset"
-                    + " for all new channels: copy-last, mean, sum, zeros, random, timm. Default: mean of the old"
-                    + " channels; when none is kept, their sum divided by the new count.")
-    List<String> inits = new ArrayList<>();
-
-    @Option(names = "--stats", paramLabel = "NAME=mean:M,std:S",
-            description = "A new channel's own statistics for the first normalisation layer, in that layer's input units.")
-    List<String> stats = new ArrayList<>();
-
-    @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed for random initialisation (default 0).")
-    long seed;
+    /** The values parsed into {@code spec}. */
+    MapOptions(CommandSpec spec) {
+        to = Specs.value(spec, "--to");
+        from = Specs.value(spec, "--from");
+        inits = Specs.values(spec, "--init");
+        stats = Specs.values(spec, "--stats");
+        seed = Specs.value(spec, "--seed");
+    }
 
     AdaptOptions toOptions(ModelOptions model, boolean dropOptimizer) {
         return new AdaptOptions(from == null ? null : ChannelLayout.parse(from), to == null ? null : ChannelLayout.parse(to),
