@@ -43,28 +43,9 @@ public final class Main implements Runnable {
         CommandLine cli = new CommandLine(spec);
         cli.setOut(out);
         cli.setErr(err);
-        cli.setParameterExceptionHandler((e, args) -> {
-            String help = e.getCommandLine().getCommandSpec().qualifiedName();
-            String message = e.getMessage().strip().replaceAll("\\s*\\R\\s*", " ") + suggestion(e)
-                    + "; see '" + help + " --help'";
-            report(cli.getErr(), Arrays.asList(args).contains("--json"), message, "usage", CommandLine.ExitCode.USAGE);
-            return CommandLine.ExitCode.USAGE;
-        });
-        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            CommandLine.ParseResult sub = parseResult.subcommand();
-            boolean debug = sub != null && sub.hasMatchedOption("--debug");
-            boolean json = sub != null && sub.hasMatchedOption("--json");
-            PrintWriter errors = commandLine.getErr();
-            if (debug) {
-                e.printStackTrace(errors);
-            }
-            String kind = e instanceof RechannelException r ? r.kind().name().toLowerCase(Locale.ROOT) : "internal";
-            int code = e instanceof RechannelException r ? r.kind().exitCode() : 1;
-            String message = e instanceof RechannelException ? AtomicOutput.withoutScratchNames(e.getMessage())
-                    : "internal error: " + e + (debug ? "" : " (run with --debug for details)");
-            report(errors, json, message, kind, code);
-            return code;
-        });
+        Errors errors = new Errors(err);
+        cli.setParameterExceptionHandler(errors);
+        cli.setExecutionExceptionHandler(errors);
         return cli;
     }
 
@@ -79,6 +60,46 @@ public final class Main implements Runnable {
         codes.put(" 6", "a layer's channel behaviour cannot be read from the model");
         codes.put(" 7", "the adaptation cannot be exact, or verification found a difference");
         return codes;
+    }
+
+    /**
+     * Every error as one line (one JSON line with --json). A class rather than lambdas: lambdas for
+     * picocli's Java 5 interfaces keep those out of the class-data-sharing archive.
+     */
+    private static final class Errors implements CommandLine.IParameterExceptionHandler,
+            CommandLine.IExecutionExceptionHandler {
+
+        private final PrintWriter err;
+
+        Errors(PrintWriter err) {
+            this.err = err;
+        }
+
+        @Override
+        public int handleParseException(CommandLine.ParameterException e, String[] args) {
+            String help = e.getCommandLine().getCommandSpec().qualifiedName();
+            String message = e.getMessage().strip().replaceAll("\\s*\\R\\s*", " ") + suggestion(e)
+                    + "; see '" + help + " --help'";
+            report(err, Arrays.asList(args).contains("--json"), message, "usage", CommandLine.ExitCode.USAGE);
+            return CommandLine.ExitCode.USAGE;
+        }
+
+        @Override
+        public int handleExecutionException(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
+            CommandLine.ParseResult sub = parseResult.subcommand();
+            boolean debug = sub != null && sub.hasMatchedOption("--debug");
+            boolean json = sub != null && sub.hasMatchedOption("--json");
+            PrintWriter errors = commandLine.getErr();
+            if (debug) {
+                e.printStackTrace(errors);
+            }
+            String kind = e instanceof RechannelException r ? r.kind().name().toLowerCase(Locale.ROOT) : "internal";
+            int code = e instanceof RechannelException r ? r.kind().exitCode() : 1;
+            String message = e instanceof RechannelException ? AtomicOutput.withoutScratchNames(e.getMessage())
+                    : "internal error: " + e + (debug ? "" : " (run with --debug for details)");
+            report(errors, json, message, kind, code);
+            return code;
+        }
     }
 
     /** One line: plain, or JSON for scripts that asked for JSON. */
