@@ -68,17 +68,21 @@ final class KerasArchive implements AutoCloseable {
     /** Copies an entry's content to {@code target}. */
     void extract(String name, Path target) {
         ZipArchiveEntry entry = entry(name);
-        try (FileChannel out = FileChannel.open(target, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        // not truncated first but cut at the end: truncating a file to nothing makes ext4 write all of it
+        // back at close (the target is usually new and empty)
+        try (FileChannel out = FileChannel.open(target, StandardOpenOption.WRITE, StandardOpenOption.CREATE)) {
+            long written;
             if (entry.getMethod() == ZipEntry.STORED && entry.getDataOffset() > 0) {
                 try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ)) {
                     io.rechannel.format.ByteRanges.copy(in, entry.getDataOffset(), entry.getSize(), out, 0);
                 }
+                written = entry.getSize();
             } else {
                 try (InputStream in = zip.getInputStream(entry)) {
-                    in.transferTo(java.nio.channels.Channels.newOutputStream(out));
+                    written = in.transferTo(java.nio.channels.Channels.newOutputStream(out));
                 }
             }
+            out.truncate(written);
         } catch (IOException e) {
             throw RechannelException.malformed(path + ": cannot extract " + name + ": " + e.getMessage());
         }
@@ -89,7 +93,8 @@ final class KerasArchive implements AutoCloseable {
      * files; every other entry is copied raw, with its original compression and checksum.
      */
     void writeCopy(Path target, Map<String, Path> replacements) {
-        try (FileChannel channel = FileChannel.open(target, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        // written from the start and cut at the end, as extract
+        try (FileChannel channel = FileChannel.open(target, StandardOpenOption.WRITE);
              ZipArchiveOutputStream out = new ZipArchiveOutputStream(channel)) {
             for (ZipArchiveEntry entry : entries) {
                 Path replacement = replacements.get(entry.getName());
@@ -113,6 +118,7 @@ final class KerasArchive implements AutoCloseable {
                 out.closeArchiveEntry();
             }
             out.finish();
+            channel.truncate(channel.position());
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, target + ": cannot write the archive: " + e.getMessage(), e);
         }

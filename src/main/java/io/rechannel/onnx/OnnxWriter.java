@@ -65,7 +65,8 @@ final class OnnxWriter {
         }
         long graphLength = graphParts.stream().mapToLong(Part::size).sum();
         try (FileChannel source = FileChannel.open(in.path(), StandardOpenOption.READ);
-             FileChannel out = FileChannel.open(output, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+             // output is a new, empty file: no truncation, which on ext4 would start writing it back at close
+             FileChannel out = FileChannel.open(output, StandardOpenOption.WRITE);
              io.rechannel.format.Progress progress = io.rechannel.format.Progress.of("writing " + output.getFileName(),
                      source.size())) {
             for (OnnxFile.Span span : in.modelFields()) {
