@@ -23,6 +23,7 @@ public final class ModelFormats {
         }
         for (ModelFormat format : ServiceLoader.load(ModelFormat.class)) {
             if (format.accepts(file)) {
+                format.prepare();
                 return format;
             }
         }

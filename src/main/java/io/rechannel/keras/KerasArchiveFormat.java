@@ -10,6 +10,7 @@ import io.rechannel.format.ModelFormat;
 import io.rechannel.format.ModelFormats;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.Hdf5File;
+import io.rechannel.hdf5.Hdf5Library;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -32,6 +33,11 @@ public final class KerasArchiveFormat implements ModelFormat {
     public boolean accepts(Path file) {
         return Arrays.equals(ModelFormats.head(file, 4), ZIP_SIGNATURE)
                 && file.getFileName().toString().toLowerCase().endsWith(".keras");
+    }
+
+    @Override
+    public void prepare() {
+        Hdf5Library.loadInBackground();
     }
 
     /** A .keras archive opened for reading: its weights copied out to a scratch file HDF5 can open. */
