@@ -39,9 +39,9 @@ final class ExtendCommand implements Callable<Integer> {
     public Integer call() {
         Path model = Specs.file(spec, 0);
         Path output = Specs.value(spec, "--output");
-        MapOptions map = new MapOptions(spec);
-        ModelOptions options = new ModelOptions(spec);
-        if (map.to == null) {
+        MapOptions map = MapOptions.of(spec);
+        ModelOptions options = ModelOptions.of(spec);
+        if (map.to() == null) {
             throw RechannelException.usage("--to is required: the channels the new model takes (e.g. --to RGBY)");
         }
         AdaptOptions adapt = map.toOptions(options, Specs.isSet(spec, "--drop-optimizer"));
@@ -53,13 +53,13 @@ final class ExtendCommand implements Callable<Integer> {
         OutputCheck check = !Specs.isSet(spec, "--verify") ? OutputCheck.NONE : written -> {
             proof[0] = format.verify(model, written, adapt).withAdapted(output.toString());
             if (!proof[0].passed()) {
-                print(out, proof[0], options.json);
+                print(out, proof[0], options.json());
                 throw RechannelException.inexact(output + ": not written: verification found a difference ("
                         + firstDifference(proof[0]) + ")");
             }
         };
         AdaptResult result = format.extend(model, output, Specs.isSet(spec, "--force"), adapt, check).withVerification(proof[0]);
-        if (options.json) {
+        if (options.json()) {
             Output.json(out, result);
         } else {
             out.println("wrote " + result.output() + ": " + result.from() + " -> " + result.to());

@@ -25,12 +25,12 @@ final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path model = Specs.file(spec, 0);
-        ModelOptions options = new ModelOptions(spec);
+        ModelOptions options = ModelOptions.of(spec);
         RunRecord.reading(model);
         Inspection inspection = ModelFormats.forFile(model).inspect(model,
-                AdaptOptions.analysisOnly(options.input, options.channelIndependent, options.layer, options.config));
+                AdaptOptions.analysisOnly(options.input(), options.channelIndependent(), options.layer(), options.config()));
         PrintWriter out = spec.commandLine().getOut();
-        if (options.json) {
+        if (options.json()) {
             Output.json(out, inspection);
             return 0;
         }

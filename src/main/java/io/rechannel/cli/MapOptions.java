@@ -8,13 +8,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.util.List;
 
 /** Options that describe the channel map. */
-final class MapOptions {
-
-    final String to;
-    final String from;
-    final List<String> inits;
-    final List<String> stats;
-    final long seed;
+record MapOptions(String to, String from, List<String> inits, List<String> stats, long seed) {
 
     static void declare(CommandSpec spec) {
         spec.addOption(Specs.option("--to", "SPEC", String.class,
@@ -32,17 +26,14 @@ final class MapOptions {
     }
 
     /** The values parsed into {@code spec}. */
-    MapOptions(CommandSpec spec) {
-        to = Specs.value(spec, "--to");
-        from = Specs.value(spec, "--from");
-        inits = Specs.values(spec, "--init");
-        stats = Specs.values(spec, "--stats");
-        seed = Specs.value(spec, "--seed");
+    static MapOptions of(CommandSpec spec) {
+        return new MapOptions(Specs.value(spec, "--to"), Specs.value(spec, "--from"), Specs.values(spec, "--init"),
+                Specs.values(spec, "--stats"), Specs.value(spec, "--seed"));
     }
 
     AdaptOptions toOptions(ModelOptions model, boolean dropOptimizer) {
         return new AdaptOptions(from == null ? null : ChannelLayout.parse(from), to == null ? null : ChannelLayout.parse(to),
-                inits, seed, model.input, model.channelIndependent, ChannelStats.parse(stats), dropOptimizer, model.layer,
-                model.config);
+                inits, seed, model.input(), model.channelIndependent(), ChannelStats.parse(stats), dropOptimizer, model.layer(),
+                model.config());
     }
 }

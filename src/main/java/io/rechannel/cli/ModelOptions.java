@@ -7,14 +7,7 @@ import java.nio.file.Path;
 import java.util.Set;
 
 /** Options that choose what to analyse in a model; shared by every command. */
-final class ModelOptions {
-
-    final String input;
-    final String layer;
-    final Path config;
-    final Set<String> channelIndependent;
-    final boolean json;
-    final boolean debug;
+record ModelOptions(String input, String layer, Path config, Set<String> channelIndependent, boolean json, boolean debug) {
 
     static void declare(CommandSpec spec) {
         spec.addOption(Specs.option("--input", "NAME", String.class, "The model input to adapt when it has several.").build());
@@ -31,12 +24,8 @@ final class ModelOptions {
     }
 
     /** The values parsed into {@code spec}. */
-    ModelOptions(CommandSpec spec) {
-        input = Specs.value(spec, "--input");
-        layer = Specs.value(spec, "--layer");
-        config = Specs.value(spec, "--config");
-        channelIndependent = Specs.valueSet(spec, "--channel-independent");
-        json = Specs.isSet(spec, "--json");
-        debug = Specs.isSet(spec, "--debug");
+    static ModelOptions of(CommandSpec spec) {
+        return new ModelOptions(Specs.value(spec, "--input"), Specs.value(spec, "--layer"), Specs.value(spec, "--config"),
+                Specs.valueSet(spec, "--channel-independent"), Specs.isSet(spec, "--json"), Specs.isSet(spec, "--debug"));
     }
 }

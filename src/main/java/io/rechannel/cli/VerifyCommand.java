@@ -30,13 +30,13 @@ final class VerifyCommand implements Callable<Integer> {
     public Integer call() {
         Path original = Specs.file(spec, 0);
         Path adapted = Specs.file(spec, 1);
-        MapOptions map = new MapOptions(spec);
-        ModelOptions options = new ModelOptions(spec);
+        MapOptions map = MapOptions.of(spec);
+        ModelOptions options = ModelOptions.of(spec);
         RunRecord.reading(original);
         RunRecord.reading(adapted);
         VerifyResult result = ModelFormats.forFile(original).verify(original, adapted, map.toOptions(options, false));
         PrintWriter out = spec.commandLine().getOut();
-        if (options.json) {
+        if (options.json()) {
             Output.json(out, result);
         } else {
             print(out, result);
