@@ -19,6 +19,11 @@ import java.util.Map;
  */
 public final class Main implements Runnable {
 
+    static {
+        // picocli otherwise looks for Groovy on the class path, opening every jar, before the first command
+        System.setProperty("picocli.disable.closures", "true");
+    }
+
     private final CommandSpec spec = Specs.command(this, "rechannel",
             "Adapt pretrained vision models to a different number or meaning of input channels.");
 
