@@ -9,6 +9,7 @@ import io.rechannel.format.ModelFormat;
 import io.rechannel.format.ModelFormats;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.Hdf5File;
+import io.rechannel.hdf5.Hdf5Library;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -40,6 +41,11 @@ public final class KerasH5Format implements ModelFormat {
         }
         String name = file.getFileName().toString().toLowerCase();
         return name.endsWith(".h5") || name.endsWith(".hdf5");
+    }
+
+    @Override
+    public void prepare() {
+        Hdf5Library.loadInBackground();
     }
 
     @Override
