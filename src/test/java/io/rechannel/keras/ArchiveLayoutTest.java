@@ -35,7 +35,7 @@ class ArchiveLayoutTest {
         Path archive = sparseArchive(dir.resolve("big.keras"), weightsSize);
         try (KerasArchive keras = KerasArchive.open(archive)) {
             assertEquals(weightsSize, keras.entries().get(2).getSize());
-            InPlaceArchive plan = InPlaceArchive.plan(archive, keras.entries());
+            InPlaceArchive plan = InPlaceArchive.plan(keras);
             if (inPlace) {
                 assertNotNull(plan);
                 assertEquals(8192, plan.weightsOffset());
@@ -54,8 +54,8 @@ class ArchiveLayoutTest {
         Path weights = dir.resolve("w.h5");
         Path usedWeights = filledWithJunk(dir.resolve("used.h5"), Files.size(input) * 3);
         try (KerasArchive archive = KerasArchive.open(input)) {
-            archive.writeCopy(fresh, Map.of());
-            archive.writeCopy(used, Map.of());
+            archive.writeCopy(fresh, fresh, Map.of());
+            archive.writeCopy(used, used, Map.of());
             archive.extract(KerasArchive.WEIGHTS, weights);
             archive.extract(KerasArchive.WEIGHTS, usedWeights);
             assertEquals(archive.entries().get(archive.entries().size() - 1).getSize(), Files.size(weights));
