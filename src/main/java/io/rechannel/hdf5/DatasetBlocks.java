@@ -59,6 +59,19 @@ public final class DatasetBlocks {
         }
     }
 
+    /**
+     * Writes the selected elements of an existing numeric dataset (its shape unchanged), converted from
+     * double by the library.
+     */
+    public static void write(Hdf5File file, String datasetPath, Hyperslab slab, double[] values) {
+        long did = file.check(H5Dopen2(file.id(), datasetPath, H5P_DEFAULT), datasetPath, "open dataset");
+        try {
+            transfer(file, did, datasetPath, slab, values, true);
+        } finally {
+            H5Dclose(did);
+        }
+    }
+
     /** One hyperslab between a dataset and doubles in memory; a scalar dataset is a shape of [1]. */
     private static void transfer(Hdf5File file, long did, String datasetPath, Hyperslab slab, double[] values,
                                  boolean write) {

@@ -46,6 +46,12 @@ final class ChangedTensor {
         return new ChangedTensor(header, dims, out -> out.write(Hyperslab.whole(dims), values), file);
     }
 
+    /** Values computed when the tensor is written (one tensor in memory at a time). */
+    static ChangedTensor computed(OnnxMl.TensorProto header, long[] dims, java.util.function.Supplier<double[]> values,
+                                  Path file) {
+        return new ChangedTensor(header, dims, out -> out.write(Hyperslab.whole(dims), values.get()), file);
+    }
+
     /** A re-mix of {@code source}, computed while it is written. */
     static ChangedTensor remixed(OnnxMl.TensorProto header, Remix remix, Blocks.Reader source, ElementType type, Path file) {
         return new ChangedTensor(header, remix.newShape(), out -> remix.run(source, out, type), file);

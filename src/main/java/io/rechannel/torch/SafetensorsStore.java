@@ -144,6 +144,11 @@ final class SafetensorsStore implements TensorStore {
     }
 
     @Override
+    public Optional<ModelInput> input() {
+        return StateDictPlanner.input(this);
+    }
+
+    @Override
     public Map<String, String> details() {
         Map<String, String> details = new LinkedHashMap<>();
         details.put("layout", isSharded() ? "sharded safetensors (" + shards.size() + " shards)" : "safetensors");

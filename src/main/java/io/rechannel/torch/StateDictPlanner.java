@@ -60,6 +60,18 @@ final class StateDictPlanner {
         this.source = store.file().toString();
     }
 
+    /** The input as {@code extend} finds it by name (no graph): the weights reading it and its per-channel buffers. */
+    static java.util.Optional<TensorStore.ModelInput> input(TensorStore store) {
+        try {
+            Plan plan = new StateDictPlanner(store).plan(List.of(), true);
+            return java.util.Optional.of(new TensorStore.ModelInput(plan.channels(),
+                    plan.weights().stream().map(t -> t.tensor().name()).toList(),
+                    plan.constants().stream().map(t -> t.tensor().name()).toList()));
+        } catch (RechannelException e) {
+            return java.util.Optional.empty(); // no weight or several named like an input layer
+        }
+    }
+
     /** The weights that may read the input, by name: what is chosen when there is exactly one. */
     List<NamedTensor> candidates() {
         return model().stream().filter(t -> t.isFloating() && t.shape().length >= 3 && t.shape().length <= 5

@@ -139,6 +139,11 @@ final class TorchCheckpoint implements TensorStore {
     }
 
     @Override
+    public Optional<ModelInput> input() {
+        return StateDictPlanner.input(this);
+    }
+
+    @Override
     public Map<String, String> details() {
         Map<String, String> details = new LinkedHashMap<>();
         details.put("layout", "torch.save zip archive '" + zip.prefix() + "', pickle protocol " + pickle.protocol + ", "
