@@ -9,9 +9,14 @@ are removed and `sync` runs, outside the timing. Reported: median, min and max w
 against `cp` of the same model, median CPU seconds (user + system) and the largest peak RSS (GNU time)
 per job, with the load average before and after (wall times mean little on a busy machine).
 
+Models: the 590 KB example; VGG19 as Keras .h5 and .keras and as torchvision ONNX; timm's ResNet-50 as
+safetensors; with --big, models over 2 GB: VGG19 with a 110,000-class head (.h5, .keras, written by real
+Keras), the ONNX VGG19 widened (inline and with external data), and a 2.1 GB state dict written by PyTorch
+(.pth) and as safetensors.
+
 Usage: bench/bench.py [--rounds N] [--big] [--work DIR] [--only SUBSTRING ...]
-Needs Debian python3-h5py, python3-onnx, numpy; ../shared/fixtures and ../shared/keras-ref (for --big);
-a built jar (mvn package).
+Needs Debian python3-h5py, python3-onnx, numpy, and python3-torch for --big; ../shared/fixtures and
+../shared/keras-ref (for --big); a built jar (mvn package).
 """
 import argparse
 import json
@@ -96,6 +101,52 @@ def dense_onnx(zeros, target, extra_classes=0, external=False, seed=0):
     os.rename(target + '.tmp', target)
 
 
+def dense_safetensors(zeros, target, seed=0):
+    """The safetensors file with random values in every float32 tensor, written in place."""
+    import struct
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    shutil.copyfile(zeros, target + '.tmp')
+    with open(target + '.tmp', 'r+b') as f:
+        (n,) = struct.unpack('<Q', f.read(8))
+        header = json.loads(f.read(n))
+        for name, info in header.items():
+            if name == '__metadata__' or info['dtype'] != 'F32':
+                continue
+            begin, end = info['data_offsets']
+            f.seek(8 + n + begin)
+            f.write((rng.standard_normal((end - begin) // 4) * 0.05).astype('<f4').tobytes())
+    os.rename(target + '.tmp', target)
+
+
+def big_state_dict(target_safetensors, target_pth):
+    """A 2.1 GB state dict (a stem convolution, then eight 256 MiB tensors of random values), written by
+    PyTorch as torch.save and, in the same tensor order, as safetensors."""
+    code = f"""
+import collections, json, struct, torch
+g = torch.Generator().manual_seed(1)
+sd = collections.OrderedDict()
+sd['conv1.weight'] = torch.randn(64, 3, 7, 7, generator=g)
+for i in range(8):
+    sd['blocks.%d.weight' % i] = torch.randn(8192, 8192, generator=g)
+torch.save(sd, {target_pth + '.tmp'!r})
+header, position = collections.OrderedDict(), 0
+for name, t in sd.items():
+    size = t.numel() * t.element_size()
+    header[name] = {{'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [position, position + size]}}
+    position += size
+text = json.dumps(header, separators=(',', ':')).encode()
+text += b' ' * ((8 - len(text) % 8) % 8)
+with open({target_safetensors + '.tmp'!r}, 'wb') as f:
+    f.write(struct.pack('<Q', len(text)) + text)
+    for t in sd.values():
+        f.write(t.numpy().tobytes())
+"""
+    subprocess.run(['/usr/bin/python3', '-c', code], check=True)
+    os.rename(target_pth + '.tmp', target_pth)
+    os.rename(target_safetensors + '.tmp', target_safetensors)
+
+
 def big_keras(target_h5, target_keras, classes):
     """keras.applications.VGG19 with a head of `classes` classes (random weights), built by real Keras."""
     code = f"""
@@ -148,7 +199,17 @@ def prepare(work, big):
         dense_onnx(unxz('onnx-apps/tv_vgg19.onnx.xz', onnx + '.zeros'), onnx)
         os.remove(onnx + '.zeros')
     models['vgg19.onnx (548 MB)'] = onnx
+    resnet = os.path.join(work, 'resnet50.safetensors')
+    if not os.path.exists(resnet):
+        dense_safetensors(unxz('onnx-apps/timm_resnet50.safetensors.xz', resnet + '.zeros'), resnet)
+        os.remove(resnet + '.zeros')
+    models['resnet50.safetensors (102 MB)'] = resnet
     if big:
+        big_st, big_pth = os.path.join(work, 'big.safetensors'), os.path.join(work, 'big.pth')
+        if not os.path.exists(big_pth):
+            big_state_dict(big_st, big_pth)
+        models['big.safetensors (2.1 GB)'] = big_st
+        models['big.pth (2.1 GB)'] = big_pth
         big_h5, big_k = os.path.join(work, 'VGG19_big.h5'), os.path.join(work, 'VGG19_big.keras')
         if not os.path.exists(big_h5):
             big_keras(big_h5, big_k, 110000)
@@ -173,7 +234,7 @@ def jobs_for(models, work):
         f.write(H5PY_EXTEND)
     jobs = []
     for label, path in models.items():
-        ext = '.keras' if path.endswith('.keras') else '.onnx' if path.endswith('.onnx') else '.h5'
+        ext = os.path.splitext(path)[1]
         out = os.path.join(work, 'out' + ext)
         outputs = [out, out + '.data']
         parts = [path] + ([path + '.data'] if os.path.exists(path + '.data') else [])

@@ -5,8 +5,8 @@ import java.io.StringWriter;
 import java.nio.file.Path;
 
 /**
- * Runs the typical jobs on the bundled examples once, so that a class-data-sharing archive recorded
- * during this run holds every class they load. Used by {@code bin/rechannel} on first use.
+ * Runs the typical jobs on the bundled examples once (one of each format), so that a class-data-sharing
+ * archive recorded during this run holds every class they load. Used by {@code bin/rechannel} on first use.
  */
 public final class Warmup {
 
@@ -17,7 +17,7 @@ public final class Warmup {
         Path examples = Path.of(args[0]);
         Path scratch = Path.of(args[1]);
         PrintWriter sink = new PrintWriter(new StringWriter());
-        for (String example : new String[] {"tiny_vgg.h5", "small_cnn.onnx"}) {
+        for (String example : new String[] {"tiny_vgg.h5", "tiny_vgg.keras", "small_cnn.onnx"}) {
             Path out = scratch.resolve("warm-" + example);
             Main.commandLine(sink, sink).execute("extend", examples.resolve(example).toString(), "--to", "RGBY",
                     "-o", out.toString(), "--force", "--verify");

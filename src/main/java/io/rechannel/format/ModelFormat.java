@@ -24,6 +24,13 @@ public interface ModelFormat {
     boolean accepts(Path file);
 
     /**
+     * Called once this format is chosen for a file: starts loading what it needs that takes a while (a
+     * native library) on another thread, so that the loading overlaps the work before its first use.
+     */
+    default void prepare() {
+    }
+
+    /**
      * The files the model {@code file} consists of, the model file first: for most formats the file
      * itself; an ONNX model adds its external-data files. An output may never be one of them.
      */

@@ -26,6 +26,7 @@ public final class ModelFormats {
         List<String> known = new ArrayList<>();
         for (ModelFormat format : ServiceLoader.load(ModelFormat.class)) {
             if (format.accepts(file)) {
+                format.prepare();
                 return format;
             }
             known.add(format.description());

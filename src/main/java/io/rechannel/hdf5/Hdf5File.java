@@ -5,7 +5,6 @@ import org.bytedeco.hdf5.H5G_info_t;
 import org.bytedeco.hdf5.H5O_info2_t;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.Loader;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,10 +29,7 @@ import static org.bytedeco.hdf5.global.hdf5.*;
 public final class Hdf5File implements AutoCloseable {
 
     static {
-        Loader.load(org.bytedeco.hdf5.global.hdf5.class);
-        H5open();
-        // the library would otherwise print its own error stack to stderr on every failed call
-        H5Eset_auto2(H5E_DEFAULT, null, null);
+        Hdf5Library.await();
     }
 
     private final Path path;
@@ -42,7 +38,7 @@ public final class Hdf5File implements AutoCloseable {
     private final LinkCheck links;
     private StoredValues storedValues;
 
-    /** Loads the native library now (it takes a moment), so that it can overlap other work. */
+    /** Loads the native library now (or waits for {@link Hdf5Library#loadInBackground}'s thread loading it). */
     public static void preload() {
         // the static initialiser above does the work
     }

@@ -31,6 +31,8 @@ final class InPlaceArchive {
 
     private static final int LOCAL_HEADER = 30;
     private static final long LIMIT = 0xFFFFFFFFL;
+    /** Kept below 4 GiB per entry, for its central directory record (and for HDF5 growing the weights). */
+    private static final long ROOM_PER_ENTRY = 65536L;
 
     private final KerasArchive archive;
     private final Path input;
@@ -66,8 +68,7 @@ final class InPlaceArchive {
                 return null; // sizes in a data descriptor
             }
         }
-        if (!last.getName().equals(KerasArchive.WEIGHTS) || last.getMethod() != ZipEntry.STORED || !configStored
-                || last.getSize() > LIMIT / 2) {
+        if (!last.getName().equals(KerasArchive.WEIGHTS) || last.getMethod() != ZipEntry.STORED || !configStored) {
             return null;
         }
         // room for the config to grow (new channel counts, longer per-channel lists): an eighth more, and 4 KiB
@@ -75,6 +76,10 @@ final class InPlaceArchive {
         long offset = 512;
         while (offset < needed) {
             offset <<= 1;
+        }
+        // sizes and offsets up to 4 GiB fit the zip headers' 32 bits (read unsigned, as by Python's zipfile)
+        if (offset + last.getSize() > LIMIT - ROOM_PER_ENTRY * entries.size()) {
+            return null;
         }
         return new InPlaceArchive(archive, offset);
     }
@@ -113,7 +118,7 @@ final class InPlaceArchive {
                 }
             }
             long padding = weightsOffset - fixed - config.length;
-            if (padding < 0 || out.size() + 65536L * entries.size() > LIMIT) {
+            if (padding < 0 || out.size() + ROOM_PER_ENTRY * entries.size() > LIMIT) {
                 return false;
             }
             byte[] paddedConfig = new byte[(int) (config.length + padding)];

@@ -10,6 +10,7 @@ import io.rechannel.format.ModelFormat;
 import io.rechannel.format.TensorStore;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.Hdf5File;
+import io.rechannel.hdf5.Hdf5Library;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +35,11 @@ public final class KerasArchiveFormat implements ModelFormat {
     @Override
     public String description() {
         return "Keras .keras";
+    }
+
+    @Override
+    public void prepare() {
+        Hdf5Library.loadInBackground();
     }
 
     /** By name alone: a damaged archive is reported as a damaged .keras, not as an unknown kind of file. */

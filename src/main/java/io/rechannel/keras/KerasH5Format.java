@@ -10,6 +10,7 @@ import io.rechannel.format.TensorStore;
 import io.rechannel.format.ModelFormats;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.Hdf5File;
+import io.rechannel.hdf5.Hdf5Library;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -47,6 +48,11 @@ public final class KerasH5Format implements ModelFormat {
     @Override
     public Optional<TensorStore> openTensors(Path file) {
         return Optional.of(KerasTensorStore.openH5(file));
+    }
+
+    @Override
+    public void prepare() {
+        Hdf5Library.loadInBackground();
     }
 
     @Override
