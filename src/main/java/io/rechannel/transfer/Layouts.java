@@ -138,43 +138,43 @@ final class Layouts {
 
     /** (…k, in, out) → (out, in, …k). */
     static int[] hwioToOihw(int rank) {
-        int[] perm = new int[rank];
-        perm[0] = rank - 1;
-        perm[1] = rank - 2;
-        for (int d = 2; d < rank; d++) {
-            perm[d] = d - 2;
-        }
-        return perm;
+        return lastTwoFirst(rank, true);
     }
 
     /** (out, in, …k) → (…k, in, out). */
     static int[] oihwToHwio(int rank) {
-        int[] perm = new int[rank];
-        for (int d = 0; d < rank - 2; d++) {
-            perm[d] = d + 2;
-        }
-        perm[rank - 2] = 1;
-        perm[rank - 1] = 0;
-        return perm;
+        return firstTwoLast(rank, true);
     }
 
+    /** (…k, in, m) → (in, m, …k). */
     private static int[] hwimToInMK(int rank) {
+        return lastTwoFirst(rank, false);
+    }
+
+    /** (in, m, …k) → (…k, in, m). */
+    private static int[] inMKToHwim(int rank) {
+        return firstTwoLast(rank, false);
+    }
+
+    /** The last two axes moved to the front (swapped or in order), the others after them. */
+    private static int[] lastTwoFirst(int rank, boolean swapped) {
         int[] perm = new int[rank];
-        perm[0] = rank - 2;
-        perm[1] = rank - 1;
+        perm[0] = swapped ? rank - 1 : rank - 2;
+        perm[1] = swapped ? rank - 2 : rank - 1;
         for (int d = 2; d < rank; d++) {
             perm[d] = d - 2;
         }
         return perm;
     }
 
-    private static int[] inMKToHwim(int rank) {
+    /** The first two axes moved to the end (swapped or in order), the others before them. */
+    private static int[] firstTwoLast(int rank, boolean swapped) {
         int[] perm = new int[rank];
         for (int d = 0; d < rank - 2; d++) {
             perm[d] = d + 2;
         }
-        perm[rank - 2] = 0;
-        perm[rank - 1] = 1;
+        perm[rank - 2] = swapped ? 1 : 0;
+        perm[rank - 1] = swapped ? 0 : 1;
         return perm;
     }
 

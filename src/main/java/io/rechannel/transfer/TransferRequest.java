@@ -78,43 +78,76 @@ public record TransferRequest(Path from, Path into, Path output, Matching matchi
     }
 
     public TransferRequest withMatching(Matching value) {
-        return new TransferRequest(from, into, output, value, head, numpyResize, fromChannels, toChannels, inits, seed,
-                required, maxKept, overwrite);
+        return with(b -> b.matching = value);
     }
 
     public TransferRequest withHead(Head value) {
-        return new TransferRequest(from, into, output, matching, value, numpyResize, fromChannels, toChannels, inits, seed,
-                required, maxKept, overwrite);
+        return with(b -> b.head = value);
     }
 
     public TransferRequest withNumpyResize() {
-        return new TransferRequest(from, into, output, matching, head, true, fromChannels, toChannels, inits, seed,
-                required, maxKept, overwrite);
+        return with(b -> b.numpyResize = true);
     }
 
     public TransferRequest withChannels(ChannelLayout pretrained, ChannelLayout target) {
-        return new TransferRequest(from, into, output, matching, head, numpyResize, pretrained, target, inits, seed,
-                required, maxKept, overwrite);
+        return with(b -> {
+            b.fromChannels = pretrained;
+            b.toChannels = target;
+        });
     }
 
     public TransferRequest withInits(List<String> rules, long randomSeed) {
-        return new TransferRequest(from, into, output, matching, head, numpyResize, fromChannels, toChannels, rules,
-                randomSeed, required, maxKept, overwrite);
+        return with(b -> {
+            b.inits = rules;
+            b.seed = randomSeed;
+        });
     }
 
     public TransferRequest withRequired(List<String> names) {
-        return new TransferRequest(from, into, output, matching, head, numpyResize, fromChannels, toChannels, inits, seed,
-                names, maxKept, overwrite);
+        return with(b -> b.required = names);
     }
 
     public TransferRequest withMaxKept(double share) {
-        return new TransferRequest(from, into, output, matching, head, numpyResize, fromChannels, toChannels, inits, seed,
-                required, share, overwrite);
+        return with(b -> b.maxKept = share);
     }
 
     public TransferRequest overwriting() {
-        return new TransferRequest(from, into, output, matching, head, numpyResize, fromChannels, toChannels, inits, seed,
-                required, maxKept, true);
+        return with(b -> b.overwrite = true);
+    }
+
+    /** A copy with {@code change} applied to its fields (and checked again). */
+    private TransferRequest with(java.util.function.Consumer<Fields> change) {
+        Fields f = new Fields(this);
+        change.accept(f);
+        return new TransferRequest(from, into, output, f.matching, f.head, f.numpyResize, f.fromChannels, f.toChannels,
+                f.inits, f.seed, f.required, f.maxKept, f.overwrite);
+    }
+
+    /** The choices of a request, to change one or two. */
+    private static final class Fields {
+        Matching matching;
+        Head head;
+        boolean numpyResize;
+        ChannelLayout fromChannels;
+        ChannelLayout toChannels;
+        List<String> inits;
+        long seed;
+        List<String> required;
+        double maxKept;
+        boolean overwrite;
+
+        Fields(TransferRequest r) {
+            matching = r.matching;
+            head = r.head;
+            numpyResize = r.numpyResize;
+            fromChannels = r.fromChannels;
+            toChannels = r.toChannels;
+            inits = r.inits;
+            seed = r.seed;
+            required = r.required;
+            maxKept = r.maxKept;
+            overwrite = r.overwrite;
+        }
     }
 
     private static <E extends Enum<E>> E parseEnum(Class<E> type, String text, String option, String choices) {

@@ -50,9 +50,7 @@ class CrossFormatTransferTest {
     @Test
     void kerasIntoPytorch(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("from_keras.pth");
-        TransferReport report = Transfer.run(TransferRequest.of(made.resolve("keras_pretrained.keras"),
-                made.resolve("torch_template.pth"), out));
-        assertEquals(12, report.counts().get(Status.COPIED), report.table());
+        TransferReport report = transferAll("keras_pretrained.keras", "torch_template.pth", out);
         // PyTorch's batch counter has no Keras counterpart
         assertEquals(List.of("bn.num_batches_tracked"), report.tensors().stream()
                 .filter(e -> e.status() == Status.MISSING).map(TransferReport.Entry::tensor).toList());
@@ -62,9 +60,7 @@ class CrossFormatTransferTest {
     @Test
     void pytorchIntoKeras(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("from_torch.h5");
-        TransferReport report = Transfer.run(TransferRequest.of(made.resolve("torch_pretrained.pth"),
-                made.resolve("keras_template.h5"), out));
-        assertEquals(12, report.counts().get(Status.COPIED), report.table());
+        TransferReport report = transferAll("torch_pretrained.pth", "keras_template.h5", out);
         assertTrue(report.tensors().stream().allMatch(e -> "name".equals(e.matchedBy())), report.table());
         assertClose(torch(made.resolve("torch_pretrained.pth"), dir), keras(out, dir));
     }
@@ -72,9 +68,7 @@ class CrossFormatTransferTest {
     @Test
     void kerasIntoOnnxByOrder(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("from_keras.onnx");
-        TransferReport report = Transfer.run(TransferRequest.of(made.resolve("keras_pretrained.h5"),
-                made.resolve("onnx_template.onnx"), out));
-        assertEquals(12, report.counts().get(Status.COPIED), report.table());
+        TransferReport report = transferAll("keras_pretrained.h5", "onnx_template.onnx", out);
         // the exported Sequential names its tensors 0.weight, 1.running_mean, ...: no name is Keras's
         assertTrue(report.tensors().stream().allMatch(e -> "order".equals(e.matchedBy())), report.table());
         assertClose(keras(made.resolve("keras_pretrained.h5"), dir), onnx(out));
@@ -83,9 +77,7 @@ class CrossFormatTransferTest {
     @Test
     void onnxIntoKeras(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("from_onnx.keras");
-        TransferReport report = Transfer.run(TransferRequest.of(made.resolve("onnx_pretrained.onnx"),
-                made.resolve("keras_template.keras"), out));
-        assertEquals(12, report.counts().get(Status.COPIED), report.table());
+        TransferReport report = transferAll("onnx_pretrained.onnx", "keras_template.keras", out);
         assertClose(onnx(made.resolve("onnx_pretrained.onnx")), keras(out, dir));
     }
 
@@ -99,6 +91,13 @@ class CrossFormatTransferTest {
             largest = Math.max(largest, Math.abs(pretrained[i] - template[i]));
         }
         assertTrue(largest > 0.1, "the template already computes what the pretrained model computes: " + largest);
+    }
+
+    /** Transfers one made model into another: every tensor of the architecture is copied. */
+    private static TransferReport transferAll(String from, String into, Path out) {
+        TransferReport report = Transfer.run(TransferRequest.of(made.resolve(from), made.resolve(into), out));
+        assertEquals(12, report.counts().get(Status.COPIED), report.table());
+        return report;
     }
 
     private static double[] keras(Path model, Path dir) throws Exception {
