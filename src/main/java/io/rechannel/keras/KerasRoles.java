@@ -12,7 +12,8 @@ import java.util.Set;
  * (…spatial, in, out), depthwise kernels (…spatial, in, multiplier), dense kernels (in, out). A dense
  * kernel behind a {@code Flatten} of a spatial feature map has rows in (…position, channel) order, which
  * only another channels-last model shares. Without a config (a weights-only file) the class is unknown
- * and the role is told from the variable's name and rank.
+ * and the role is told from the variable's name and rank. Keras 1 kernels in Theano ordering are left as
+ * plain tensors: their layout and orientation depend on the backend that trained them.
  */
 final class KerasRoles {
 
@@ -56,6 +57,10 @@ final class KerasRoles {
         String cls = layer.className();
         if (cls.contains("Transpose")) {
             return TensorRole.OTHER; // (…spatial, out, in): no counterpart is laid out alike
+        }
+        if (layer.config().path("dim_ordering").asText("").equals("th")) {
+            // Keras 1 Theano ordering: (out, in, rows, cols), and flipped where Theano ran it; copied only as it is
+            return TensorRole.OTHER;
         }
         if (cls.startsWith("DepthwiseConv")) {
             return TensorRole.DEPTHWISE_HWIM;

@@ -73,10 +73,8 @@ final class TransferPlanner {
         matches.values().forEach(m -> used.add(m.source()));
         List<String> unmatched = sources.stream().filter(p -> !used.contains(p)).map(p -> p.name() + " " + p.shapeList())
                 .toList();
-        long slots = target.tensors().stream().filter(NamedTensor::isOptimizerSlot).count();
-        if (slots > 0) {
-            notes.add("the target's optimizer state (" + slots + " tensors) is kept as it was; it belongs to the target's"
-                    + " own weights");
+        if (target.hasOptimizer()) {
+            notes.add("the target's optimizer state is kept as it was; it belongs to the target's own weights");
         }
         notes.addAll(channels.notes());
         TransferReport report = new TransferReport(pretrained.file().toString(), target.file().toString(), null,
