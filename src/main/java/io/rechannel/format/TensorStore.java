@@ -21,6 +21,11 @@ public interface TensorStore extends AutoCloseable {
     /** One tensor's values, in row-major order of its shape; only floating tensors are read. */
     double[] read(NamedTensor tensor);
 
+    /** Reads blocks ({@link io.rechannel.core.Hyperslab}s) of a floating tensor; by default from the whole tensor read at once. */
+    default io.rechannel.core.Blocks.Reader reader(NamedTensor tensor) {
+        return io.rechannel.core.Blocks.reader(read(tensor), tensor.shape());
+    }
+
     /** Where a tensor's stored bytes lie, for byte-for-byte comparison, where the format stores them so. */
     default Optional<RawRange> raw(NamedTensor tensor) {
         return Optional.empty();

@@ -1,8 +1,8 @@
 package io.rechannel.keras;
 
 import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.Blocks;
 import io.rechannel.core.ElementType;
-import io.rechannel.core.Hyperslab;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.NamedTensor;
@@ -13,7 +13,6 @@ import io.rechannel.hdf5.Hdf5File;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -131,6 +130,13 @@ public final class KerasTensorStore implements TensorStore {
         return weight;
     }
 
+    /** Blocks of a variable, straight from its dataset. */
+    @Override
+    public Blocks.Reader reader(NamedTensor tensor) {
+        String path = weight(tensor).path();
+        return (slab, into) -> DatasetBlocks.read(model.file(), path, slab, into);
+    }
+
     @Override
     public Map<String, String> details() {
         return Map.of("layout", archive ? "Keras 3 .keras archive" : "Keras legacy HDF5 " + (model.hasConfig() ? "model" : "weights"));
@@ -204,16 +210,11 @@ public final class KerasTensorStore implements TensorStore {
         }
     }
 
-    /** Writes each edit's values into its dataset, one tensor at a time. */
+    /** Writes each edit's values into its dataset, block by block. */
     private void apply(Hdf5File target, List<TensorEdit> edits) {
         for (TensorEdit edit : edits) {
-            double[] values = edit.values().get();
-            long[] shape = edit.shape();
-            if (values.length != io.rechannel.core.Shapes.count(shape)) {
-                throw new IllegalArgumentException(edit.tensor().name() + ": " + values.length + " values for "
-                        + Arrays.toString(shape));
-            }
-            DatasetBlocks.write(target, weight(edit.tensor()).path(), Hyperslab.whole(shape), values);
+            String path = weight(edit.tensor()).path();
+            edit.values().writeTo((slab, values) -> DatasetBlocks.write(target, path, slab, values));
         }
     }
 

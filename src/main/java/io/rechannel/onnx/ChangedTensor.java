@@ -46,10 +46,9 @@ final class ChangedTensor {
         return new ChangedTensor(header, dims, out -> out.write(Hyperslab.whole(dims), values), file);
     }
 
-    /** Values computed when the tensor is written (one tensor in memory at a time). */
-    static ChangedTensor computed(OnnxMl.TensorProto header, long[] dims, java.util.function.Supplier<double[]> values,
-                                  Path file) {
-        return new ChangedTensor(header, dims, out -> out.write(Hyperslab.whole(dims), values.get()), file);
+    /** Values produced block by block when the tensor is written. */
+    static ChangedTensor produced(OnnxMl.TensorProto header, long[] dims, Values values, Path file) {
+        return new ChangedTensor(header, dims, values, file);
     }
 
     /** A re-mix of {@code source}, computed while it is written. */

@@ -2,6 +2,7 @@ package io.rechannel.onnx;
 
 import ai.onnx.proto.OnnxMl;
 import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.Blocks;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.NamedTensor;
 import io.rechannel.format.TensorEdit;
@@ -163,6 +164,12 @@ final class OnnxTensorStore implements TensorStore {
         return info;
     }
 
+    /** Blocks of an initializer, read as byte runs of its file (inline or external data). */
+    @Override
+    public Blocks.Reader reader(NamedTensor tensor) {
+        return TensorData.source(model, info(tensor).name()).reader();
+    }
+
     @Override
     public Map<String, String> details() {
         return Map.of("layout", "ONNX initializers", "nodes", String.valueOf(model.file().nodes().size()));
@@ -195,7 +202,7 @@ final class OnnxTensorStore implements TensorStore {
             String name = info(edit.tensor()).name();
             long[] dims = edit.shape();
             OnnxMl.TensorProto header = OnnxTensors.header(TensorData.header(model, name), name, dims);
-            changes.initializers.put(name, ChangedTensor.computed(header, dims, edit.values(), file()));
+            changes.initializers.put(name, ChangedTensor.produced(header, dims, edit.values()::writeTo, file()));
         }
         return OnnxOutput.write(model.file(), changes, output, overwrite);
     }

@@ -60,7 +60,7 @@ enum Dtype {
 
     /** An edit's values, computed now and encoded in its tensor's type. */
     static byte[] encoded(TensorEdit edit) {
-        double[] values = edit.values().get();
+        double[] values = edit.collect();
         if (values.length != Shapes.count(edit.shape())) {
             throw new IllegalArgumentException(edit.tensor().name() + ": " + values.length + " values for shape "
                     + java.util.Arrays.toString(edit.shape()));

@@ -71,7 +71,7 @@ final class StateDictAdapter {
     private TensorEdit edit(StateDictPlanner.Target target, double[] values) {
         long[] shape = target.tensor().shape();
         shape[target.axis()] = map.newCount();
-        return new TensorEdit(target.tensor(), shape, () -> values);
+        return TensorEdit.whole(target.tensor(), shape, () -> values);
     }
 
     /**

@@ -2,7 +2,10 @@ package io.rechannel.transfer;
 
 import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelMixer;
+import io.rechannel.core.Hyperslab;
+import io.rechannel.core.Shapes;
 import io.rechannel.format.NamedTensor;
 import io.rechannel.format.TensorEdit;
 import io.rechannel.format.TensorRole;
@@ -65,8 +68,10 @@ final class TransferPlanner {
             Decision decision = decide(match.source(), t);
             entries.add(new Entry(t.name(), t.shapeList(), match.source().name(), match.source().shapeList(),
                     decision.status(), match.by(), decision.detail()));
-            if (decision.values() != null) {
-                edits.add(TensorEdit.sameShape(t, checked(match.source(), t, decision.values())));
+            if (decision.streamed()) {
+                edits.add(new TensorEdit(t, t.shape(), copy(match.source(), t)));
+            } else if (decision.values() != null) {
+                edits.add(TensorEdit.whole(t, t.shape(), checked(t, decision.values())));
             }
         }
         Set<NamedTensor> used = new HashSet<>();
@@ -103,8 +108,15 @@ final class TransferPlanner {
         }
     }
 
-    /** What a paired target tensor gets; {@code values} null when it keeps its own. */
-    private record Decision(Status status, String detail, Supplier<double[]> values) {
+    /**
+     * What a paired target tensor gets: {@code values} computed whole, or with {@code streamed} the pretrained
+     * tensor copied as it is, block by block; neither when it keeps its own.
+     */
+    private record Decision(Status status, String detail, Supplier<double[]> values, boolean streamed) {
+        Decision(Status status, String detail, Supplier<double[]> values) {
+            this(status, detail, values, false);
+        }
+
         static Decision kept(String why) {
             return new Decision(Status.KEPT, why, null);
         }
@@ -122,13 +134,9 @@ final class TransferPlanner {
         String layout = Layouts.layoutChange(p.role(), t.role(), conversion).map(s -> "; " + s).orElse("");
         long[] from = conversion.shape();
         long[] to = t.shape();
-        Supplier<double[]> converted = () -> {
-            double[] values = pretrained.read(p);
-            ChannelMixer.checkSource(values, InputChannels.elementType(p.dtype()), pretrained.file() + ": tensor '" + p.name() + "'");
-            return Layouts.apply(values, p.shape(), conversion);
-        };
+        Supplier<double[]> converted = () -> Layouts.apply(checkedSource(p, pretrained.read(p)), p.shape(), conversion);
         if (Arrays.equals(from, to)) {
-            return new Decision(Status.COPIED, layout.isEmpty() ? "" : layout.substring(2), converted);
+            return new Decision(Status.COPIED, layout.isEmpty() ? "" : layout.substring(2), converted, layout.isEmpty());
         }
         if (request.numpyResize()) {
             return numpy(p, t, from, converted, layout);
@@ -201,16 +209,56 @@ final class TransferPlanner {
     }
 
     /** Values checked before they are written: as many as the tensor holds, each one its type can hold. */
-    private Supplier<double[]> checked(NamedTensor p, NamedTensor t, Supplier<double[]> values) {
+    private Supplier<double[]> checked(NamedTensor t, Supplier<double[]> values) {
         return () -> {
             double[] result = values.get();
             if (result.length != t.elements()) {
                 throw new IllegalStateException(t.name() + ": " + result.length + " values for " + t.shapeList());
             }
-            ChannelMixer.checkResult(result, InputChannels.elementType(t.dtype()),
-                    target.file() + ": tensor '" + t.name() + "' (from " + p.name() + ")");
-            return result;
+            return checkedResult(t, result);
         };
+    }
+
+    /** A pretrained tensor of the target's own shape and layout, copied block by block (rows of the first axis). */
+    private TensorEdit.Values copy(NamedTensor p, NamedTensor t) {
+        return out -> {
+            Blocks.Reader in = pretrained.reader(p);
+            long[] shape = t.shape();
+            long row = shape.length == 0 ? 1 : Shapes.count(Arrays.copyOfRange(shape, 1, shape.length));
+            long rows = shape.length == 0 ? 1 : shape[0];
+            long step = Math.max(1, Blocks.budget() / Math.max(1, row));
+            for (long first = 0; first < rows; first += step) {
+                Hyperslab slab = rows(shape, first, Math.min(step, rows - first));
+                double[] values = new double[Math.toIntExact(slab.size())];
+                in.read(slab, values);
+                out.write(slab, checkedResult(t, checkedSource(p, values)));
+            }
+        };
+    }
+
+    private static Hyperslab rows(long[] shape, long first, long count) {
+        if (shape.length == 0) {
+            return Hyperslab.whole(shape);
+        }
+        long[] start = new long[shape.length];
+        long[] ones = new long[shape.length];
+        Arrays.fill(ones, 1);
+        long[] block = shape.clone();
+        start[0] = first;
+        block[0] = count;
+        return new Hyperslab(start, ones, ones, block);
+    }
+
+    /** Pretrained values must be finite (exit 4, naming the pretrained file and tensor). */
+    private double[] checkedSource(NamedTensor p, double[] values) {
+        ChannelMixer.checkSource(values, InputChannels.elementType(p.dtype()), pretrained.file() + ": tensor '" + p.name() + "'");
+        return values;
+    }
+
+    /** Values written must fit the target's element type (exit 7, naming the target tensor). */
+    private double[] checkedResult(NamedTensor t, double[] values) {
+        ChannelMixer.checkResult(values, InputChannels.elementType(t.dtype()), target.file() + ": tensor '" + t.name() + "'");
+        return values;
     }
 
     private static String difference(long[] from, long[] to) {
