@@ -1,7 +1,11 @@
 package io.rechannel.transfer;
 
 import io.rechannel.TestSupport;
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.RechannelException;
+import io.rechannel.format.ModelFormat;
+import io.rechannel.format.ModelFormats;
 import io.rechannel.transfer.TransferReport.Status;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
@@ -12,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -51,6 +56,33 @@ class KerasFilesTransferTest {
             assertTrue(report.unmatched().isEmpty(), report.table());
             Tensors.of(out).assertSameAs(Tensors.of(h5));
         }));
+    }
+
+    /**
+     * A 4-channel target made by {@code extend} (new channel at zero) receives the 3-channel model's weights with the
+     * default channel rule: the result is what {@code extend} gives with that rule — the first layers' kernels (a
+     * dense layer behind a flatten too), a Normalization's mean and variance, nested models alike.
+     */
+    @TestFactory
+    Stream<DynamicTest> intoAnExtendedModelTheResultIsExtends() {
+        List<String> models = List.of("channels_first", "conv1d", "conv3d", "flatten_dense", "nested_adam", "sequential",
+                "tiny_effnet", "tiny_vgg");
+        return models.stream().flatMap(name -> Stream.of(".h5", ".keras").map(suffix -> DynamicTest.dynamicTest(name + suffix, () -> {
+            Path model = TestSupport.fixture("keras/" + name + suffix);
+            Path target = dir.resolve("zeros-" + name + suffix);
+            Path expected = dir.resolve("mean-" + name + suffix);
+            ModelFormat format = ModelFormats.forFile(model);
+            format.extend(model, target, true, fourChannels(List.of("zeros")));
+            format.extend(model, expected, true, fourChannels(List.of()));
+            Path out = dir.resolve("transferred-" + name + suffix);
+            TransferReport report = Transfer.run(TransferRequest.of(model, target, out).overwriting());
+            assertTrue(report.counts().get(Status.ADAPTED) >= 1, report.table());
+            Tensors.of(out).assertSameAs(Tensors.of(expected));
+        })));
+    }
+
+    private static AdaptOptions fourChannels(List<String> inits) {
+        return new AdaptOptions(null, ChannelLayout.parse("4"), inits, 0, null, Set.of(), Map.of(), false, null, null);
     }
 
     @TestFactory
