@@ -22,8 +22,9 @@ import java.util.List;
 final class TransferCommand implements java.util.concurrent.Callable<Integer> {
 
     private final CommandSpec spec = Specs.command(this, "transfer",
-            "Write a copy of TARGET (its architecture, its format) holding the weights of PRETRAINED wherever they belong,"
-                    + " across Keras, ONNX and PyTorch state dicts, and report what happened to every tensor of TARGET.");
+            "Write a copy of TARGET holding PRETRAINED's weights wherever they belong (any of the formats), with a report.",
+            "OUT has TARGET's architecture and format; every tensor of TARGET is reported: copied, adapted (input"
+                    + " channels), resized (a rule), kept (why) or missing.");
 
     static CommandSpec spec() {
         CommandSpec spec = new TransferCommand().spec;
