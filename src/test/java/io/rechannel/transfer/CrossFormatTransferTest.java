@@ -55,6 +55,10 @@ class CrossFormatTransferTest {
         assertEquals(List.of("bn.num_batches_tracked"), report.tensors().stream()
                 .filter(e -> e.status() == Status.MISSING).map(TransferReport.Entry::tensor).toList());
         assertClose(keras(made.resolve("keras_pretrained.keras"), dir), torch(out, dir));
+        // into the same state dict as safetensors: the same values
+        Path safetensors = dir.resolve("from_keras.safetensors");
+        transferAll("keras_pretrained.keras", "torch_template.safetensors", safetensors);
+        Tensors.of(safetensors).assertSameAs(Tensors.of(out));
     }
 
     @Test

@@ -3,7 +3,8 @@
 
   transfer_ref.py keras-make DIR KERAS_REF   keras_pretrained.{keras,h5}, keras_template.{keras,h5}, x.npy
   transfer_ref.py torch-make DIR             torch_pretrained.pth, torch_template.pth (state dicts, modules named
-                                             as the Keras layers), onnx_pretrained.onnx, onnx_template.onnx
+                                             as the Keras layers; the template as .safetensors too),
+                                             onnx_pretrained.onnx, onnx_template.onnx
                                              (an nn.Sequential exported with its BatchNormalization kept)
   transfer_ref.py torch-predict PTH X.npy OUT.npy
                                              loads PTH with torch.load(weights_only=True) into the architecture
@@ -89,6 +90,10 @@ def torch_make(out):
     import torch
     for name, seed in (("torch_pretrained.pth", 4), ("torch_template.pth", 5)):
         torch.save(randomised(torch_net(True), seed).state_dict(), os.path.join(out, name))
+    # the template as safetensors too, written by the torch tests' independent writer
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "torch"))
+    import torch_ref
+    torch_ref.st_write(os.path.join(out, "torch_template.safetensors"), torch.load(os.path.join(out, "torch_template.pth")))
     for name, seed in (("onnx_pretrained.onnx", 6), ("onnx_template.onnx", 7)):
         torch.onnx.export(randomised(torch_net(False), seed), torch.zeros(1, 3, 8, 8), os.path.join(out, name),
                           input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
