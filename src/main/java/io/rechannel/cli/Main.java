@@ -15,7 +15,8 @@ import java.util.Map;
  * The {@code rechannel} command. Exit codes: 0 success; 1 unexpected internal error; 2 bad arguments;
  * 3 file cannot be read or written; 4 malformed file (also when a native library crashes reading it:
  * {@code bin/rechannel} reports that); 5 unsupported model feature; 6 a layer's channel behaviour is
- * unknown; 7 the adaptation cannot be exact or verification failed.
+ * unknown; 7 the adaptation cannot be exact, verification failed, or a transfer would leave a required tensor
+ * or too much of the target as it was.
  */
 public final class Main implements Runnable {
 
@@ -34,7 +35,7 @@ public final class Main implements Runnable {
     /** Without a command: a usage error. */
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: inspect, extend or verify");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is needed: inspect, extend, verify or transfer");
     }
 
     /** The configured command line, writing to the given streams (tests capture them). */
@@ -44,6 +45,7 @@ public final class Main implements Runnable {
         spec.addSubcommand("inspect", InspectCommand.spec());
         spec.addSubcommand("extend", ExtendCommand.spec());
         spec.addSubcommand("verify", VerifyCommand.spec());
+        spec.addSubcommand("transfer", TransferCommand.spec());
         spec.addSubcommand("help", HelpCommand.spec());
         CommandLine cli = new CommandLine(spec);
         cli.setOut(out);
@@ -63,7 +65,8 @@ public final class Main implements Runnable {
         codes.put(" 4", "malformed or damaged model file (also: the native library crashed reading it)");
         codes.put(" 5", "a model feature rechannel does not support");
         codes.put(" 6", "a layer's channel behaviour cannot be read from the model");
-        codes.put(" 7", "the adaptation cannot be exact, or verification found a difference");
+        codes.put(" 7", "the adaptation cannot be exact, verification found a difference, or a transfer would leave"
+                + " a required tensor or too much of the target as it was");
         return codes;
     }
 

@@ -79,7 +79,7 @@ public final class AtomicOutput implements AutoCloseable {
     }
 
     /** As {@link #create}, without creating the file at {@link #path()}: for code that creates it itself. */
-    static AtomicOutput prepare(List<Path> inputs, Path target, boolean force) {
+    public static AtomicOutput prepare(List<Path> inputs, Path target, boolean force) {
         Path absolute = target.toAbsolutePath().normalize();
         if (absolute.getFileName() == null) {
             throw new RechannelException(RechannelException.Kind.IO, target + ": not a file name");

@@ -4,6 +4,7 @@ import io.rechannel.core.AdaptOptions;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One model file format. Implementations are found with {@link java.util.ServiceLoader}; finding one
@@ -55,6 +56,14 @@ public interface ModelFormat {
      */
     default AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options, OutputCheck beforeCommit) {
         return CheckedExtend.run(this, input, output, overwrite, options, beforeCommit);
+    }
+
+    /**
+     * The model as named tensors (list, read one at a time, write a copy with values replaced), for work that
+     * needs no graph such as {@code transfer}; empty where the format offers none.
+     */
+    default Optional<TensorStore> openTensors(Path file) {
+        return Optional.empty();
     }
 
     /** Proves numerically that {@code adapted} is {@code original} with its input channels mapped. */

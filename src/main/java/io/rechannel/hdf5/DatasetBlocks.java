@@ -51,9 +51,21 @@ public final class DatasetBlocks {
 
     /** Reads the selected elements of a numeric dataset, in row-major order, converted to double. */
     public static void read(Hdf5File file, String datasetPath, Hyperslab slab, double[] into) {
+        transfer(file, datasetPath, slab, into, false);
+    }
+
+    /**
+     * Writes the selected elements of an existing numeric dataset (its shape unchanged), converted from
+     * double by the library.
+     */
+    public static void write(Hdf5File file, String datasetPath, Hyperslab slab, double[] values) {
+        transfer(file, datasetPath, slab, values, true);
+    }
+
+    private static void transfer(Hdf5File file, String datasetPath, Hyperslab slab, double[] values, boolean write) {
         long did = file.check(H5Dopen2(file.id(), datasetPath, H5P_DEFAULT), datasetPath, "open dataset");
         try {
-            transfer(file, did, datasetPath, slab, into, false);
+            transfer(file, did, datasetPath, slab, values, write);
         } finally {
             H5Dclose(did);
         }

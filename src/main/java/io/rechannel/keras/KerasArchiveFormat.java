@@ -7,6 +7,7 @@ import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
+import io.rechannel.format.TensorStore;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.Hdf5File;
 import io.rechannel.hdf5.Hdf5Library;
@@ -17,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -50,7 +52,7 @@ public final class KerasArchiveFormat implements ModelFormat {
      * A .keras archive opened for reading: its config parsed, its weights copied out to a scratch file
      * HDF5 can open. Whatever fails on the way, the scratch file is removed.
      */
-    private static final class Opened implements AutoCloseable {
+    static final class Opened implements AutoCloseable {
         final KerasArchive archive;
         final Path weights;
         final Hdf5File h5;
@@ -159,6 +161,11 @@ public final class KerasArchiveFormat implements ModelFormat {
             return "";
         }
         return archive.readJson(KerasArchive.METADATA).path("keras_version").asText("");
+    }
+
+    @Override
+    public Optional<TensorStore> openTensors(Path file) {
+        return Optional.of(KerasTensorStore.openArchive(file));
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
+import io.rechannel.format.TensorStore;
 import io.rechannel.format.ModelFormats;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.Hdf5File;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.Map;
 
@@ -41,6 +43,11 @@ public final class KerasH5Format implements ModelFormat {
         }
         String name = file.getFileName().toString().toLowerCase();
         return name.endsWith(".h5") || name.endsWith(".hdf5");
+    }
+
+    @Override
+    public Optional<TensorStore> openTensors(Path file) {
+        return Optional.of(KerasTensorStore.openH5(file));
     }
 
     @Override

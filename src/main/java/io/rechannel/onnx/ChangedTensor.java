@@ -46,6 +46,11 @@ final class ChangedTensor {
         return new ChangedTensor(header, dims, out -> out.write(Hyperslab.whole(dims), values), file);
     }
 
+    /** Values produced block by block when the tensor is written. */
+    static ChangedTensor produced(OnnxMl.TensorProto header, long[] dims, Values values, Path file) {
+        return new ChangedTensor(header, dims, values, file);
+    }
+
     /** A re-mix of {@code source}, computed while it is written. */
     static ChangedTensor remixed(OnnxMl.TensorProto header, Remix remix, Blocks.Reader source, ElementType type, Path file) {
         return new ChangedTensor(header, remix.newShape(), out -> remix.run(source, out, type), file);

@@ -5,9 +5,9 @@ import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
-import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
+import io.rechannel.format.TensorStore;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.graph.ChannelAxis;
 import io.rechannel.graph.Node;
@@ -20,6 +20,7 @@ import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /** ONNX models ({@code .onnx}), with their external data. */
 public final class OnnxFormat implements ModelFormat {
@@ -45,7 +46,7 @@ public final class OnnxFormat implements ModelFormat {
         return parts(OnnxFile.read(file));
     }
 
-    private static List<Path> parts(OnnxFile file) {
+    static List<Path> parts(OnnxFile file) {
         Set<Path> parts = new LinkedHashSet<>(List.of(file.path()));
         for (OnnxFile.TensorInfo info : file.initializers().values()) {
             if (info.isExternal()) {
@@ -53,6 +54,11 @@ public final class OnnxFormat implements ModelFormat {
             }
         }
         return List.copyOf(parts);
+    }
+
+    @Override
+    public Optional<TensorStore> openTensors(Path file) {
+        return Optional.of(new OnnxTensorStore(file));
     }
 
     @Override
@@ -112,35 +118,7 @@ public final class OnnxFormat implements ModelFormat {
         OnnxAdapter adapter = new OnnxAdapter(plan, map, options);
         OnnxEdits edits = adapter.edits();
         List<String> changes = new ArrayList<>(adapter.changes());
-        Map<String, Path> locations = new LinkedHashMap<>();
-        for (OnnxFile.TensorInfo info : file.initializers().values()) {
-            if (info.isExternal() && !edits.initializers.containsKey(info.name())) {
-                // the confined real path, checked when the file was read
-                locations.put(info.external().get("location"), file.externalPath(info));
-            }
-        }
-        List<AtomicOutput> dataFiles = new ArrayList<>();
-        List<Path> parts = parts(file);
-        try (AtomicOutput out = AtomicOutput.create(parts, output, overwrite)) {
-            int k = 0;
-            for (Map.Entry<String, Path> entry : locations.entrySet()) {
-                String location = entry.getKey();
-                Path data = entry.getValue();
-                String name = output.getFileName() + (locations.size() == 1 ? ".data" : "." + (k++) + ".data");
-                AtomicOutput copy = AtomicOutput.create(parts, output.toAbsolutePath().resolveSibling(name), overwrite);
-                dataFiles.add(copy);
-                copy.copyFrom(data);
-                edits.locations.put(location, name);
-                changes.add("external data " + location + " -> " + name);
-            }
-            OnnxWriter.write(file, edits, out.path());
-            for (AtomicOutput data : dataFiles) {
-                data.commit();
-            }
-            out.commit();
-        } finally {
-            dataFiles.forEach(AtomicOutput::close);
-        }
+        changes.addAll(OnnxOutput.write(file, edits, output, overwrite));
         return new AdaptResult(source, output.toString(), map.from().toString(), map.to().toString(), map.rules(),
                 changes, List.of(), null);
     }

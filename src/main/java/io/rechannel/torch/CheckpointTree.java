@@ -5,6 +5,9 @@ import io.rechannel.torch.PickleValues.Span;
 import io.rechannel.torch.PickleValues.Tensor;
 import io.rechannel.torch.PickleValues.Tuple;
 
+import io.rechannel.format.NamedTensor;
+import io.rechannel.format.TensorRole;
+
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -25,7 +28,7 @@ final class CheckpointTree {
     }
 
     private final Object root;
-    private final Map<StoredTensor, Tensor> tensors = new LinkedHashMap<>();
+    private final Map<NamedTensor, Tensor> tensors = new LinkedHashMap<>();
     private final Map<Tensor, String> names = new IdentityHashMap<>();
     private final List<Optimizer> optimizers = new ArrayList<>();
 
@@ -34,11 +37,11 @@ final class CheckpointTree {
         walk(root, "", null);
     }
 
-    List<StoredTensor> tensors() {
+    List<NamedTensor> tensors() {
         return List.copyOf(tensors.keySet());
     }
 
-    Tensor tensor(StoredTensor stored) {
+    Tensor tensor(NamedTensor stored) {
         Tensor t = tensors.get(stored);
         if (t == null) {
             throw new IllegalArgumentException("not a tensor of this checkpoint: " + stored);
@@ -65,7 +68,7 @@ final class CheckpointTree {
         if (value instanceof Tensor t) {
             if (!names.containsKey(t)) {
                 names.put(t, path);
-                tensors.put(new StoredTensor(path, t.storage.dtype(), t.size, optimizerParam), t);
+                tensors.put(new NamedTensor(path, t.storage.dtype().name(), t.size, TensorRole.OTHER, optimizerParam), t);
             }
         } else if (value instanceof Dict dict) {
             if (isOptimizer(dict)) {

@@ -1,6 +1,9 @@
 package io.rechannel.torch;
 
 import io.rechannel.core.HalfFloat;
+import io.rechannel.core.Shapes;
+import io.rechannel.format.NamedTensor;
+import io.rechannel.format.TensorEdit;
 import io.rechannel.verify.Verifier;
 
 import java.nio.ByteBuffer;
@@ -38,6 +41,31 @@ enum Dtype {
         this.storage = storage;
         this.size = size;
         this.floating = floating;
+    }
+
+    /** The type of a listed tensor. */
+    static Dtype of(NamedTensor tensor) {
+        return valueOf(tensor.dtype());
+    }
+
+    /** The bytes a listed tensor's values take. */
+    static long bytes(NamedTensor tensor) {
+        return Math.multiplyExact(tensor.elements(), of(tensor).size());
+    }
+
+    /** The bytes an edited tensor's values will take. */
+    static long bytes(TensorEdit edit) {
+        return Math.multiplyExact(Shapes.count(edit.shape()), of(edit.tensor()).size());
+    }
+
+    /** An edit's values, computed now and encoded in its tensor's type. */
+    static byte[] encoded(TensorEdit edit) {
+        double[] values = edit.collect();
+        if (values.length != Shapes.count(edit.shape())) {
+            throw new IllegalArgumentException(edit.tensor().name() + ": " + values.length + " values for shape "
+                    + java.util.Arrays.toString(edit.shape()));
+        }
+        return of(edit.tensor()).encode(values);
     }
 
     /** Bytes per element. */

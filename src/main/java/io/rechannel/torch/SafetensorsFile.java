@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rechannel.core.RechannelException;
 import io.rechannel.core.Shapes;
+import io.rechannel.format.NamedTensor;
+import io.rechannel.format.TensorRole;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -42,7 +44,7 @@ final class SafetensorsFile {
     static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     /** A tensor and its byte range in the data section. */
-    record Entry(StoredTensor tensor, long begin, long end) {
+    record Entry(NamedTensor tensor, long begin, long end) {
     }
 
     private final Path path;
@@ -150,7 +152,7 @@ final class SafetensorsFile {
         if (offsets[1] < offsets[0]) {
             throw malformed(path, where + " data_offsets " + offsets[0] + ".." + offsets[1] + " end before they begin");
         }
-        StoredTensor tensor = StoredTensor.of(name, dtype, shape);
+        NamedTensor tensor = NamedTensor.of(name, dtype.name(), shape, TensorRole.OTHER);
         long bytes;
         try {
             bytes = Math.multiplyExact(Shapes.count(shape), dtype.size());

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AtomicOutput;
+import io.rechannel.format.NamedTensor;
+import io.rechannel.format.TensorEdit;
+import io.rechannel.format.TensorStore;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A state dict in safetensors: one file, or a sharded checkpoint as Hugging Face writes it (an index
@@ -28,18 +32,20 @@ final class SafetensorsStore implements TensorStore {
     private final ObjectNode index;
     private final Map<String, SafetensorsFile> shards;
     private final Map<String, SafetensorsFile> shardOf = new LinkedHashMap<>();
-    private final List<StoredTensor> tensors = new ArrayList<>();
+    private final List<NamedTensor> tensors;
 
     private SafetensorsStore(Path file, ObjectNode index, Map<String, SafetensorsFile> shards) {
         this.file = file;
         this.index = index;
         this.shards = shards;
+        List<NamedTensor> listed = new ArrayList<>();
         for (SafetensorsFile shard : shards.values()) {
             for (SafetensorsFile.Entry entry : shard.entries()) {
-                tensors.add(entry.tensor());
+                listed.add(entry.tensor());
                 shardOf.put(entry.tensor().name(), shard);
             }
         }
+        this.tensors = StateDictRoles.assign(listed);
     }
 
     static boolean isIndex(Path file) {
@@ -119,22 +125,27 @@ final class SafetensorsStore implements TensorStore {
     }
 
     @Override
-    public List<StoredTensor> tensors() {
+    public List<NamedTensor> tensors() {
         return tensors;
     }
 
     @Override
-    public double[] read(StoredTensor tensor) {
+    public double[] read(NamedTensor tensor) {
         SafetensorsFile shard = shardOf.get(tensor.name());
         SafetensorsFile.Entry entry = shard.entry(tensor.name());
-        return tensor.dtype().decode(shard.bytes(entry), Math.toIntExact(tensor.elements()));
+        return Dtype.of(tensor).decode(shard.bytes(entry), Math.toIntExact(tensor.elements()));
     }
 
     @Override
-    public RawRange raw(StoredTensor tensor) {
+    public Optional<RawRange> raw(NamedTensor tensor) {
         SafetensorsFile shard = shardOf.get(tensor.name());
         SafetensorsFile.Entry entry = shard.entry(tensor.name());
-        return new RawRange(shard.path(), shard.dataStart() + entry.begin(), entry.end() - entry.begin());
+        return Optional.of(new RawRange(shard.path(), shard.dataStart() + entry.begin(), entry.end() - entry.begin()));
+    }
+
+    @Override
+    public Optional<ModelInput> input() {
+        return StateDictPlanner.input(this);
     }
 
     @Override

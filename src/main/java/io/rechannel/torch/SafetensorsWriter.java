@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rechannel.format.ByteRanges;
 import io.rechannel.format.Progress;
+import io.rechannel.format.TensorEdit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,7 +33,7 @@ final class SafetensorsWriter {
         long position = 0;
         for (SafetensorsFile.Entry entry : source.entries()) {
             TensorEdit edit = edits.get(entry.tensor().name());
-            long length = edit == null ? entry.end() - entry.begin() : edit.data().length;
+            long length = edit == null ? entry.end() - entry.begin() : Dtype.bytes(edit);
             ObjectNode info = (ObjectNode) header.get(entry.tensor().name());
             if (edit != null) {
                 ArrayNode shape = info.putArray("shape");
@@ -69,7 +70,7 @@ final class SafetensorsWriter {
                     copy(in, source.dataStart() + runStart, runEnd - runStart, out, progress);
                     runStart = -1;
                 }
-                writeFully(out, ByteBuffer.wrap(edit.data()));
+                writeFully(out, ByteBuffer.wrap(Dtype.encoded(edit)));
             }
             if (runStart >= 0) {
                 copy(in, source.dataStart() + runStart, runEnd - runStart, out, progress);

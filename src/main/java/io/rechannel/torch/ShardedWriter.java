@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AtomicOutput;
+import io.rechannel.format.TensorEdit;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -54,7 +55,7 @@ final class ShardedWriter {
                     TensorEdit edit = edits.get(entry.tensor().name());
                     if (edit != null) {
                         own.put(entry.tensor().name(), edit);
-                        delta += edit.data().length - (entry.end() - entry.begin());
+                        delta += Dtype.bytes(edit) - (entry.end() - entry.begin());
                     }
                 }
                 if (own.isEmpty()) {

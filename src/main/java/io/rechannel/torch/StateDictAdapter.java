@@ -6,6 +6,8 @@ import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
 import io.rechannel.core.Mixing;
 import io.rechannel.core.ChannelStats;
+import io.rechannel.format.TensorEdit;
+import io.rechannel.format.TensorStore;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -69,7 +71,7 @@ final class StateDictAdapter {
     private TensorEdit edit(StateDictPlanner.Target target, double[] values) {
         long[] shape = target.tensor().shape();
         shape[target.axis()] = map.newCount();
-        return new TensorEdit(target.tensor(), shape, target.tensor().dtype().encode(values));
+        return TensorEdit.whole(target.tensor(), shape, () -> values);
     }
 
     /**

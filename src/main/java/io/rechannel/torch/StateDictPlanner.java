@@ -2,6 +2,8 @@ package io.rechannel.torch;
 
 import io.rechannel.core.AxisView;
 import io.rechannel.core.RechannelException;
+import io.rechannel.format.NamedTensor;
+import io.rechannel.format.TensorStore;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -34,7 +36,7 @@ final class StateDictPlanner {
     private static final Pattern NORMALIZATION = Pattern.compile("(?:.*\\.)?pixel_(mean|std)");
 
     /** A tensor to change, viewed with its channels on one axis. */
-    record Target(StoredTensor tensor, AxisView view, int axis) {
+    record Target(NamedTensor tensor, AxisView view, int axis) {
     }
 
     /**
@@ -58,9 +60,21 @@ final class StateDictPlanner {
         this.source = store.file().toString();
     }
 
+    /** The input as {@code extend} finds it by name (no graph): the weights reading it and its per-channel buffers. */
+    static java.util.Optional<TensorStore.ModelInput> input(TensorStore store) {
+        try {
+            Plan plan = new StateDictPlanner(store).plan(List.of(), true);
+            return java.util.Optional.of(new TensorStore.ModelInput(plan.channels(),
+                    plan.weights().stream().map(t -> t.tensor().name()).toList(),
+                    plan.constants().stream().map(t -> t.tensor().name()).toList()));
+        } catch (RechannelException e) {
+            return java.util.Optional.empty(); // no weight or several named like an input layer
+        }
+    }
+
     /** The weights that may read the input, by name: what is chosen when there is exactly one. */
-    List<StoredTensor> candidates() {
-        return model().stream().filter(t -> t.dtype().isFloating() && t.shape().length >= 3 && t.shape().length <= 5
+    List<NamedTensor> candidates() {
+        return model().stream().filter(t -> t.isFloating() && t.shape().length >= 3 && t.shape().length <= 5
                 && STEM.matcher(localName(t)).matches()).toList();
     }
 
@@ -69,12 +83,12 @@ final class StateDictPlanner {
      * otherwise a weight whose slots cannot be told apart stops the run.
      */
     Plan plan(List<String> named, boolean dropOptimizer) {
-        List<StoredTensor> weights = named.isEmpty() ? chooseByName() : named.stream().map(this::find).toList();
+        List<NamedTensor> weights = named.isEmpty() ? chooseByName() : named.stream().map(this::find).toList();
         int channels = -1;
         List<Target> targets = new ArrayList<>();
-        for (StoredTensor w : weights) {
+        for (NamedTensor w : weights) {
             long[] shape = w.shape();
-            if (!w.dtype().isFloating() || shape.length < 2 || shape.length > 5) {
+            if (!w.isFloating() || shape.length < 2 || shape.length > 5) {
                 throw RechannelException.usage("--tensor " + w.name() + ": " + w.dtype() + " " + w.shapeList()
                         + " is not a floating-point Linear or convolution weight ([out, in, ...])");
             }
@@ -90,8 +104,8 @@ final class StateDictPlanner {
         return new Plan(channels, targets, constants(channels), slots);
     }
 
-    private List<StoredTensor> chooseByName() {
-        List<StoredTensor> candidates = candidates();
+    private List<NamedTensor> chooseByName() {
+        List<NamedTensor> candidates = candidates();
         if (candidates.size() == 1) {
             return candidates;
         }
@@ -99,24 +113,24 @@ final class StateDictPlanner {
             throw RechannelException.usage(source + ": several weights may read the input: " + describe(candidates)
                     + "; name those that do with --tensor NAME (repeatable)");
         }
-        List<StoredTensor> convolutions = model().stream()
-                .filter(t -> t.dtype().isFloating() && t.shape().length >= 3 && t.shape().length <= 5).toList();
+        List<NamedTensor> convolutions = model().stream()
+                .filter(t -> t.isFloating() && t.shape().length >= 3 && t.shape().length <= 5).toList();
         long fewest = convolutions.stream().mapToLong(t -> t.shape()[1]).min().orElse(-1);
-        List<StoredTensor> suggestions = convolutions.stream().filter(t -> t.shape()[1] == fewest).limit(5).toList();
+        List<NamedTensor> suggestions = convolutions.stream().filter(t -> t.shape()[1] == fewest).limit(5).toList();
         throw RechannelException.usage(source + ": no weight is named like an input layer (conv1, stem, conv_stem,"
                 + " patch_embed.proj, features.0, ...)" + (suggestions.isEmpty() ? "" : "; the convolutions with the fewest"
                 + " input channels are " + describe(suggestions)) + "; name the weight(s) reading the input with --tensor NAME");
     }
 
     /** A tensor by its full name, or by its name inside the model's state dict when that is unique. */
-    StoredTensor find(String name) {
-        List<StoredTensor> model = model();
-        for (StoredTensor t : model) {
+    NamedTensor find(String name) {
+        List<NamedTensor> model = model();
+        for (NamedTensor t : model) {
             if (t.name().equals(name)) {
                 return t;
             }
         }
-        List<StoredTensor> matches = model.stream().filter(t -> t.name().endsWith("/" + name)).toList();
+        List<NamedTensor> matches = model.stream().filter(t -> t.name().endsWith("/" + name)).toList();
         if (matches.size() == 1) {
             return matches.get(0);
         }
@@ -124,7 +138,7 @@ final class StateDictPlanner {
             throw RechannelException.usage("--tensor " + name + ": several tensors have this name: "
                     + describe(matches) + "; give the full name");
         }
-        List<StoredTensor> candidates = candidates();
+        List<NamedTensor> candidates = candidates();
         throw RechannelException.usage("--tensor " + name + ": " + source + " has no such tensor"
                 + (candidates.isEmpty() ? "" : " (input layers by name: " + describe(candidates) + ")"));
     }
@@ -132,8 +146,8 @@ final class StateDictPlanner {
     /** Per-channel buffers with one axis of {@code channels} entries: pixel_mean, pixel_std. */
     private List<Target> constants(int channels) {
         List<Target> constants = new ArrayList<>();
-        for (StoredTensor t : model()) {
-            if (!t.dtype().isFloating() || !NORMALIZATION.matcher(localName(t)).matches()) {
+        for (NamedTensor t : model()) {
+            if (!t.isFloating() || !NORMALIZATION.matcher(localName(t)).matches()) {
                 continue;
             }
             long[] shape = t.shape();
@@ -156,17 +170,17 @@ final class StateDictPlanner {
      * no other model tensor has that shape (true of an input layer, whose channel count is unusual).
      */
     private List<Target> slots(List<Target> weights) {
-        List<StoredTensor> optimizer = store.tensors().stream().filter(StoredTensor::isOptimizerSlot).toList();
+        List<NamedTensor> optimizer = store.tensors().stream().filter(NamedTensor::isOptimizerSlot).toList();
         if (optimizer.isEmpty()) {
             return List.of();
         }
         List<Target> slots = new ArrayList<>();
         for (Target w : weights) {
             long[] shape = w.tensor().shape();
-            Map<String, List<StoredTensor>> byParam = new LinkedHashMap<>();
+            Map<String, List<NamedTensor>> byParam = new LinkedHashMap<>();
             optimizer.stream().filter(s -> java.util.Arrays.equals(s.shape(), shape))
-                    .forEach(s -> byParam.computeIfAbsent(s.optimizerParam(), k -> new ArrayList<>()).add(s));
-            List<StoredTensor> sameShape = model().stream()
+                    .forEach(s -> byParam.computeIfAbsent(s.optimizerOf(), k -> new ArrayList<>()).add(s));
+            List<NamedTensor> sameShape = model().stream()
                     .filter(t -> java.util.Arrays.equals(t.shape(), shape)).toList();
             if (byParam.size() > 1 || sameShape.size() > 1) {
                 throw RechannelException.unsupported(source + ": the optimizer state of '" + w.tensor().name()
@@ -179,17 +193,17 @@ final class StateDictPlanner {
         return slots;
     }
 
-    private List<StoredTensor> model() {
+    private List<NamedTensor> model() {
         return store.tensors().stream().filter(t -> !t.isOptimizerSlot()).toList();
     }
 
     /** The name inside its state dict (after the last '/' of a nested checkpoint's path). */
-    static String localName(StoredTensor t) {
+    static String localName(NamedTensor t) {
         return t.name().substring(t.name().lastIndexOf('/') + 1);
     }
 
-    static String describe(List<StoredTensor> tensors) {
-        return tensors.stream().sorted(Comparator.comparing(StoredTensor::name, Comparator.naturalOrder()))
+    static String describe(List<NamedTensor> tensors) {
+        return tensors.stream().sorted(Comparator.comparing(NamedTensor::name, Comparator.naturalOrder()))
                 .map(t -> t.name() + " " + t.shapeList()).collect(Collectors.joining(", "));
     }
 }

@@ -7,6 +7,8 @@ import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
 import io.rechannel.core.Mixing;
 import io.rechannel.core.RechannelException;
+import io.rechannel.format.NamedTensor;
+import io.rechannel.format.TensorStore;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.verify.Verifier;
 
@@ -35,7 +37,7 @@ final class StateDictVerifier {
     private final TensorStore original;
     private final TensorStore adapted;
     private final String adaptedName;
-    private final Map<String, StoredTensor> after = new HashMap<>();
+    private final Map<String, NamedTensor> after = new HashMap<>();
     private final List<String> problems = new ArrayList<>();
 
     StateDictVerifier(TensorStore original, TensorStore adapted) {
@@ -58,7 +60,7 @@ final class StateDictVerifier {
                 if (now != null) {
                     Verifier.TapCheck check = Verifier.checkTaps(original.read(w.tensor()), w.view(), now,
                             w.view().withCount(map.newCount()), map, 17);
-                    boolean passed = check.maxRelativeDifference() <= w.tensor().dtype().relativeTolerance();
+                    boolean passed = check.maxRelativeDifference() <= Dtype.of(w.tensor()).relativeTolerance();
                     checks.add(new VerifyResult.LayerCheck(w.tensor().name(), "weight", check.maxAbsDifference(),
                             check.maxRelativeDifference(), passed));
                 }
@@ -79,7 +81,7 @@ final class StateDictVerifier {
 
     private ChannelMap channelMap(AdaptOptions options, StateDictPlanner.Plan plan) {
         StateDictPlanner.Target first = plan.weights().get(0);
-        StoredTensor now = after.get(first.tensor().name());
+        NamedTensor now = after.get(first.tensor().name());
         if (now == null || now.shape().length != first.tensor().shape().length) {
             problems.add(adaptedName + ": no tensor '" + first.tensor().name() + "' of rank " + first.tensor().shape().length);
             return null;
@@ -101,10 +103,10 @@ final class StateDictVerifier {
 
     /** The adapted values of a planned tensor, when its shape is the original's with the map's channel count. */
     private double[] counterpart(StateDictPlanner.Target target, ChannelMap map) {
-        StoredTensor now = after.get(target.tensor().name());
+        NamedTensor now = after.get(target.tensor().name());
         long[] expected = target.tensor().shape();
         expected[target.axis()] = map.newCount();
-        if (now == null || !Arrays.equals(now.shape(), expected) || now.dtype() != target.tensor().dtype()) {
+        if (now == null || !Arrays.equals(now.shape(), expected) || !now.dtype().equals(target.tensor().dtype())) {
             problems.add(adaptedName + ": '" + target.tensor().name() + "' should be " + target.tensor().dtype() + " "
                     + Arrays.toString(expected) + ", is " + (now == null ? "missing" : now.dtype() + " " + now.shapeList()));
             return null;
@@ -152,19 +154,19 @@ final class StateDictVerifier {
     /** Compares every other tensor byte for byte; returns how many matched. */
     private long compareUnchanged(Set<String> changed, boolean optimizerDropped) {
         long identical = 0;
-        for (StoredTensor t : original.tensors()) {
+        for (NamedTensor t : original.tensors()) {
             if (changed.contains(t.name())) {
                 continue;
             }
-            StoredTensor now = after.get(t.name());
+            NamedTensor now = after.get(t.name());
             if (now == null) {
                 if (!(optimizerDropped && t.isOptimizerSlot())) {
                     problems.add(adaptedName + ": '" + t.name() + "' is missing");
                 }
                 continue;
             }
-            if (now.dtype() == t.dtype() && Arrays.equals(now.shape(), t.shape())
-                    && sameBytes(original.raw(t), adapted.raw(now))) {
+            if (now.dtype().equals(t.dtype()) && Arrays.equals(now.shape(), t.shape())
+                    && sameBytes(original.raw(t).orElseThrow(), adapted.raw(now).orElseThrow())) {
                 identical++;
             } else {
                 problems.add(adaptedName + ": '" + t.name() + "' differs from the original");

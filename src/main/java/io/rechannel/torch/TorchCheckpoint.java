@@ -3,6 +3,9 @@ package io.rechannel.torch;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.ModelFormats;
+import io.rechannel.format.NamedTensor;
+import io.rechannel.format.TensorEdit;
+import io.rechannel.format.TensorStore;
 import io.rechannel.torch.PickleValues.Span;
 import io.rechannel.torch.PickleValues.Storage;
 import io.rechannel.torch.PickleValues.Tensor;
@@ -17,7 +20,9 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * A torch.save checkpoint: a plain state dict, or a nested one ({@code {"state_dict": ..., "optimizer":
@@ -32,11 +37,13 @@ final class TorchCheckpoint implements TensorStore {
     private final SafePickle pickle;
     private final CheckpointTree tree;
     private final Map<Tensor, TorchZip.Record> storages = new IdentityHashMap<>();
+    private final List<NamedTensor> tensors;
 
     private TorchCheckpoint(TorchZip zip, SafePickle pickle) {
         this.zip = zip;
         this.pickle = pickle;
         this.tree = new CheckpointTree(pickle.root);
+        this.tensors = StateDictRoles.assign(tree.tensors());
         for (Tensor t : pickle.tensors) {
             storages.put(t, storageRecord(t.storage));
         }
@@ -90,12 +97,12 @@ final class TorchCheckpoint implements TensorStore {
     }
 
     @Override
-    public List<StoredTensor> tensors() {
-        return tree.tensors();
+    public List<NamedTensor> tensors() {
+        return tensors;
     }
 
     @Override
-    public double[] read(StoredTensor stored) {
+    public double[] read(NamedTensor stored) {
         Tensor t = tree.tensor(stored);
         byte[] storage = zip.read(storages.get(t));
         int size = t.storage.dtype().size();
@@ -121,14 +128,19 @@ final class TorchCheckpoint implements TensorStore {
     }
 
     @Override
-    public RawRange raw(StoredTensor stored) {
+    public Optional<RawRange> raw(NamedTensor stored) {
         Tensor t = tree.tensor(stored);
         TorchZip.Record record = storages.get(t);
         if (java.util.Arrays.equals(t.stride, Tensor.contiguousStrides(t.size))) {
             long size = t.storage.dtype().size();
-            return new RawRange(zip.file(), record.dataOffset() + t.offset * size, t.elements() * size);
+            return Optional.of(new RawRange(zip.file(), record.dataOffset() + t.offset * size, t.elements() * size));
         }
-        return new RawRange(zip.file(), record.dataOffset(), record.size());
+        return Optional.of(new RawRange(zip.file(), record.dataOffset(), record.size()));
+    }
+
+    @Override
+    public Optional<ModelInput> input() {
+        return StateDictPlanner.input(this);
     }
 
     @Override
@@ -144,7 +156,7 @@ final class TorchCheckpoint implements TensorStore {
     public List<String> write(Path output, List<TensorEdit> edits, boolean dropOptimizer, boolean overwrite) {
         String where = zip.file() + ": " + zip.prefix() + "data.pkl";
         PickleRewriter rewriter = new PickleRewriter(pickle, where);
-        Map<String, byte[]> replaced = new HashMap<>();
+        Map<String, Supplier<byte[]>> replaced = new HashMap<>();
         List<String> changes = new ArrayList<>();
         for (TensorEdit edit : edits) {
             Tensor t = tree.tensor(edit.tensor());
@@ -154,13 +166,14 @@ final class TorchCheckpoint implements TensorStore {
                 throw RechannelException.unsupported(zip.file() + ": tensor '" + name + "' shares its storage with "
                         + String.join(", ", sharing) + "; rechannel changes only tensors that have their own storage");
             }
-            long numel = edit.data().length / t.storage.dtype().size();
+            long numel = io.rechannel.core.Shapes.count(edit.shape());
             rewriter.replace(t.storage.numelSpan(), PickleRewriter.integer(numel), "the storage size of '" + name + "'");
             rewriter.replace(t.offsetSpan, PickleRewriter.integer(0), "the storage offset of '" + name + "'");
             rewriter.replace(t.sizeSpan, PickleRewriter.tuple(edit.shape()), "the size of '" + name + "'");
             rewriter.replace(t.strideSpan, PickleRewriter.tuple(Tensor.contiguousStrides(edit.shape())),
                     "the stride of '" + name + "'");
-            replaced.put(storages.get(t).name(), edit.data());
+            // encoded when the writer reaches the record: one tensor in memory at a time
+            replaced.put(storages.get(t).name(), () -> Dtype.encoded(edit));
         }
         Set<String> omitted = new HashSet<>();
         if (dropOptimizer) {
@@ -172,7 +185,8 @@ final class TorchCheckpoint implements TensorStore {
             }
             omitted.addAll(unreferencedStorages(dropped));
         }
-        replaced.put(zip.prefix() + "data.pkl", rewriter.rewrite());
+        byte[] rewritten = rewriter.rewrite();
+        replaced.put(zip.prefix() + "data.pkl", () -> rewritten);
         try (AtomicOutput out = AtomicOutput.create(zip.file(), output, overwrite)) {
             TorchZipWriter.write(zip, replaced, omitted, out.path());
             out.commit();

@@ -7,6 +7,9 @@ import io.rechannel.format.AdaptResult;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
 import io.rechannel.format.ModelFormats;
+import io.rechannel.format.NamedTensor;
+import io.rechannel.format.TensorEdit;
+import io.rechannel.format.TensorStore;
 import io.rechannel.format.VerifyResult;
 
 import java.nio.ByteBuffer;
@@ -19,6 +22,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * PyTorch state dicts: safetensors files (single or sharded with an index) and {@code torch.save}
@@ -83,13 +87,18 @@ public final class TorchFormat implements ModelFormat {
     }
 
     @Override
+    public Optional<TensorStore> openTensors(Path file) {
+        return Optional.of(open(file));
+    }
+
+    @Override
     public Inspection inspect(Path file, AdaptOptions options) {
         options.refuseUnused(file.toString(), description(), Set.of("--tensor"));
         try (TensorStore store = open(file)) {
             Map<String, String> details = new LinkedHashMap<>(store.details());
             long parameters = 0;
-            for (StoredTensor t : store.tensors()) {
-                details.put("tensor " + t.name(), t.dtype() + " " + t.shapeList() + " " + t.bytes() + " bytes");
+            for (NamedTensor t : store.tensors()) {
+                details.put("tensor " + t.name(), t.dtype() + " " + t.shapeList() + " " + Dtype.bytes(t) + " bytes");
                 parameters += t.isOptimizerSlot() ? 0 : t.elements();
             }
             StateDictPlanner planner = new StateDictPlanner(store);

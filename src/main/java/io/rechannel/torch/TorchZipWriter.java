@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.zip.CRC32;
 
 /**
@@ -43,7 +44,8 @@ final class TorchZipWriter {
     private TorchZipWriter() {
     }
 
-    static void write(TorchZip source, Map<String, byte[]> replaced, Set<String> omitted, Path target) throws IOException {
+    static void write(TorchZip source, Map<String, Supplier<byte[]>> replaced, Set<String> omitted, Path target)
+            throws IOException {
         List<Written> written = new ArrayList<>();
         try (FileChannel in = FileChannel.open(source.file(), StandardOpenOption.READ);
              // written from the start and cut where it ends, as SafetensorsWriter
@@ -53,7 +55,8 @@ final class TorchZipWriter {
                 if (omitted.contains(r.name())) {
                     continue;
                 }
-                byte[] data = replaced.get(r.name());
+                Supplier<byte[]> replacement = replaced.get(r.name());
+                byte[] data = replacement == null ? null : replacement.get();
                 long offset = out.position();
                 Written w;
                 if (data == null) {

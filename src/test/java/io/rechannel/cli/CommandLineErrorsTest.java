@@ -30,8 +30,8 @@ class CommandLineErrorsTest {
         "inspect | Missing required parameter: 'MODEL'; see 'rechannel inspect --help'",
         "extend " + MODEL + " --to RGBY -o x.h5 --seed 99999999999999999999 | Invalid value for option '--seed':"
                 + " '99999999999999999999' is not a long; see 'rechannel extend --help'",
-        "convert " + MODEL + " | Unmatched arguments from index 0: 'convert', '" + MODEL + "' (did you mean verify?); see 'rechannel --help'",
-        "| a command is needed: inspect, extend or verify; see 'rechannel --help'",
+        "convert " + MODEL + " | Unmatched arguments from index 0: 'convert', '" + MODEL + "' (did you mean verify or transfer?); see 'rechannel --help'",
+        "| a command is needed: inspect, extend, verify or transfer; see 'rechannel --help'",
     })
     void aParsingErrorIsOneLine(String args, String message) {
         TestSupport.Run run = args == null ? cli() : run(args);

@@ -29,7 +29,7 @@ class HelpTest {
         assertEquals(0, help.exitCode());
         assertEquals(cli("--help").out(), help.out());
         assertTrue(help.out().startsWith("Usage: rechannel [-hV] [COMMAND]\n"), help.out());
-        assertTrue(help.out().contains("\n  help     Display help information about the specified command.\n"), help.out());
+        assertTrue(help.out().contains("\n  help      Display help information about the specified command.\n"), help.out());
     }
 
     @Test

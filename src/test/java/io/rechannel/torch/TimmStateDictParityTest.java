@@ -1,6 +1,8 @@
 package io.rechannel.torch;
 
 import io.rechannel.TestSupport;
+import io.rechannel.format.NamedTensor;
+import io.rechannel.format.TensorStore;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -36,11 +38,11 @@ class TimmStateDictParityTest {
         assertEquals(0, run.exitCode(), run.out() + run.err());
         try (SafetensorsStore reference = SafetensorsStore.open(fixture("timm/" + model + ".in" + channels
                 + ".timm_first_conv.safetensors")); TensorStore ours = TorchFormat.open(out)) {
-            StoredTensor expected = reference.tensors().get(0);
-            StoredTensor actual = ours.tensors().stream().filter(t -> t.name().equals(expected.name())).findFirst().orElseThrow();
+            NamedTensor expected = reference.tensors().get(0);
+            NamedTensor actual = ours.tensors().stream().filter(t -> t.name().equals(expected.name())).findFirst().orElseThrow();
             assertArrayEquals(expected.shape(), actual.shape());
             assertEquals(expected.dtype(), actual.dtype());
-            assertArrayEquals(bytes(reference.raw(expected)), bytes(ours.raw(actual)), expected.name());
+            assertArrayEquals(bytes(reference.raw(expected).orElseThrow()), bytes(ours.raw(actual).orElseThrow()), expected.name());
         }
     }
 
@@ -56,10 +58,10 @@ class TimmStateDictParityTest {
         }
         try (TensorStore a = TorchFormat.open(st); TensorStore b = TorchFormat.open(pth)) {
             assertEquals(a.tensors().size(), b.tensors().size());
-            for (StoredTensor t : a.tensors()) {
-                StoredTensor u = b.tensors().stream().filter(x -> x.name().equals(t.name())).findFirst().orElseThrow();
+            for (NamedTensor t : a.tensors()) {
+                NamedTensor u = b.tensors().stream().filter(x -> x.name().equals(t.name())).findFirst().orElseThrow();
                 assertEquals(t, u);
-                assertArrayEquals(bytes(a.raw(t)), bytes(b.raw(u)), t.name());
+                assertArrayEquals(bytes(a.raw(t).orElseThrow()), bytes(b.raw(u).orElseThrow()), t.name());
             }
         }
     }

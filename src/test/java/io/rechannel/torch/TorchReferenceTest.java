@@ -3,6 +3,7 @@ package io.rechannel.torch;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.rechannel.TestSupport;
+import io.rechannel.format.TensorStore;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;

@@ -1,0 +1,100 @@
+package io.rechannel.transfer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.rechannel.TestSupport;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static io.rechannel.TestSupport.cli;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code rechannel transfer} on the command line: the report, its JSON, exit codes, one line per error. */
+class TransferCommandTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static String keras(String name) {
+        return TestSupport.corpus().resolve("keras").resolve(name).toString();
+    }
+
+    @Test
+    void theHeadTenTemplateWithAReport(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("rgby10.keras");
+        Path report = dir.resolve("report.json");
+        TestSupport.Run run = cli("transfer", "--from", keras("tiny_vgg_from_seed1.h5"), "--into",
+                keras("tiny_vgg_rgby_head10_template.keras"), "--init", "copy-last", "-o", out.toString(), "--report",
+                report.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        assertEquals("", run.err());
+        assertTrue(run.out().contains("adapted  block1_conv1/kernel  [3,3,4,8]    block1_conv1/kernel  [3,3,3,8]"), run.out());
+        assertTrue(run.out().contains("38 target tensors: 35 copied, 1 adapted, 0 resized, 2 kept, 0 missing"), run.out());
+        assertTrue(run.out().contains("written: " + out), run.out());
+        JsonNode json = JSON.readTree(report.toFile());
+        assertEquals(out.toString(), json.get("output").asText());
+        assertEquals(2, json.get("totals").get("kept").asInt());
+        JsonNode head = json.get("tensors").get(36);
+        assertEquals("predictions/kernel", head.get("tensor").asText());
+        assertEquals("kept", head.get("status").asText());
+        assertEquals("[64,10]", head.get("shape").toString());
+        assertEquals("[64,28]", head.get("sourceShape").toString());
+        assertTrue(Files.isRegularFile(out));
+    }
+
+    @Test
+    void jsonOnStandardOutput(@TempDir Path dir) throws Exception {
+        TestSupport.Run run = cli("transfer", "--from", keras("tiny_vgg_from_seed1.h5"), "--into",
+                keras("tiny_vgg_rgby_template.h5"), "-o", dir.resolve("out.h5").toString(), "--json", "--match", "name");
+        assertEquals(0, run.exitCode(), run.err());
+        JsonNode json = JSON.readTree(run.out());
+        assertEquals(38, json.get("tensors").size());
+        assertEquals("adapted", json.get("tensors").get(0).get("status").asText());
+        // the default for the new channel, as extend's: the mean of the old ones
+        assertTrue(json.get("channelMap").get(0).asText().startsWith("RGB -> R,G,B,c3"), json.get("channelMap").toString());
+    }
+
+    /** Too much of the target left as it was: the report is shown and written, the error is one line, no model written. */
+    @Test
+    void aRefusedTransferShowsItsReportAndWritesNothing(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out.h5");
+        Path report = dir.resolve("report.json");
+        TestSupport.Run run = cli("transfer", "--from", TestSupport.fixture("keras/conv1d.h5").toString(), "--into",
+                keras("tiny_vgg_rgby_template.h5"), "-o", out.toString(), "--report", report.toString());
+        assertEquals(7, run.exitCode(), run.err());
+        assertEquals(1, run.err().lines().count(), run.err());
+        assertTrue(run.err().startsWith("rechannel: " + keras("tiny_vgg_rgby_template.h5") + ": "), run.err());
+        assertTrue(run.out().contains("nothing written"), run.out());
+        assertEquals("null", JSON.readTree(report.toFile()).get("output").toString());
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(report), files.toList());
+        }
+    }
+
+    @Test
+    void badArgumentsAreUsageErrors(@TempDir Path dir) {
+        String out = dir.resolve("out.h5").toString();
+        String from = keras("tiny_vgg_from_seed1.h5");
+        String into = keras("tiny_vgg_rgby_template.h5");
+        for (List<String> args : List.of(
+                List.of("transfer", "--from", from, "-o", out),
+                List.of("transfer", "--from", from, "--into", into, "-o", out, "--match", "size"),
+                List.of("transfer", "--from", from, "--into", into, "-o", out, "--head", "drop"),
+                List.of("transfer", "--from", from, "--into", into, "-o", out, "--resize", "bilinear"),
+                List.of("transfer", "--from", from, "--into", into, "-o", out, "--resize", "numpy", "--init", "copy-last"),
+                List.of("transfer", "--from", from, "--into", into, "-o", out, "--from-channels", "RGBY"),
+                List.of("transfer", "--from", from, "--into", into, "-o", out, "--max-kept", "2"))) {
+            TestSupport.Run run = cli(args.toArray(String[]::new));
+            assertEquals(2, run.exitCode(), args + ": " + run.err());
+            assertEquals(1, run.err().lines().count(), run.err());
+            assertTrue(run.err().startsWith("rechannel: "), run.err());
+            assertFalse(Files.exists(Path.of(out)), args.toString());
+        }
+    }
+}
