@@ -5,7 +5,6 @@ import org.bytedeco.hdf5.H5G_info_t;
 import org.bytedeco.hdf5.H5O_info2_t;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.Loader;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -29,22 +28,18 @@ import static org.bytedeco.hdf5.global.hdf5.*;
  */
 public final class Hdf5File implements AutoCloseable {
 
-    static {
-        Loader.load(org.bytedeco.hdf5.global.hdf5.class);
-        H5open();
-        // the library would otherwise print its own error stack to stderr on every failed call
-        H5Eset_auto2(H5E_DEFAULT, null, null);
-    }
-
     private final Path path;
     private final String label;
     private long fileId;
     private final LinkCheck links;
     private StoredValues storedValues;
 
-    /** Loads the native library now (it takes a moment), so that it can overlap other work. */
+    /**
+     * Loads the native library now, or waits for {@link Hdf5Library#loadInBackground}'s thread loading it; every
+     * way into the library ({@link #open}) does this first, so that merely loading this class loads nothing native.
+     */
     public static void preload() {
-        // the static initialiser above does the work
+        Hdf5Library.await();
     }
 
     private Hdf5File(Path path, String label, long fileId) {
@@ -70,6 +65,7 @@ public final class Hdf5File implements AutoCloseable {
         if (!Files.isReadable(path)) {
             throw new RechannelException(RechannelException.Kind.IO, label + ": not readable");
         }
+        preload();
         String name = path.toAbsolutePath().toString();
         if (H5Fis_accessible(name, H5P_DEFAULT) <= 0) {
             throw RechannelException.malformed(label + ": not an HDF5 file (or a damaged or truncated one)");
