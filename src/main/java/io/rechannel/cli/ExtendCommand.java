@@ -74,8 +74,8 @@ final class ExtendCommand implements Callable<Integer> {
         } else {
             out.println("wrote " + result.output() + ": " + result.from() + " -> " + result.to());
             out.println("  channels: " + String.join(", ", result.rules()));
-            result.changes().forEach(change -> out.println("  " + change));
-            result.notes().forEach(note -> out.println("note: " + note));
+            result.changes().forEach(change -> out.println("  " + Flags.render(change)));
+            result.notes().forEach(note -> out.println("note: " + Flags.render(note)));
             if (result.verification() != null) {
                 print(out, result.verification());
             }

@@ -45,7 +45,7 @@ final class ChannelMapParser {
             if (rule.contains("=")) {
                 channelRules.add(rule);
             } else if (preset != null) {
-                throw RechannelException.usage("two whole-model --init presets given: '" + preset + "' and '" + rule + "'");
+                throw RechannelException.usage("two whole-model presets given in " + OptionName.INIT + ": '" + preset + "' and '" + rule + "'");
             } else {
                 preset = rule.toLowerCase(Locale.ROOT);
             }
@@ -62,7 +62,7 @@ final class ChannelMapParser {
                     continue;
                 }
                 String keyword = preset == null || "timm".equals(preset) ? "mean" : preset;
-                applyKeyword(keyword, from, j, matrix, fresh, "--init " + keyword);
+                applyKeyword(keyword, from, j, matrix, fresh, OptionName.INIT + " " + keyword);
                 rules[j] = to.name(j) + "=" + keyword;
             }
         }
@@ -75,13 +75,13 @@ final class ChannelMapParser {
             String expr = rule.substring(eq + 1).trim();
             int j = to.indexOf(target);
             if (j < 0) {
-                throw RechannelException.usage("--init " + rule + ": '" + target + "' is not one of the new channels " + to);
+                throw RechannelException.usage(OptionName.INIT + " " + rule + ": '" + target + "' is not one of the new channels " + to);
             }
             java.util.Arrays.fill(matrix[j], 0.0);
             fresh[j] = false;
             String keyword = expr.toLowerCase(Locale.ROOT);
             if (isKeyword(keyword)) {
-                applyKeyword(keyword, from, j, matrix, fresh, "--init " + rule);
+                applyKeyword(keyword, from, j, matrix, fresh, OptionName.INIT + " " + rule);
             } else {
                 parseCombination(expr, from, matrix[j], rule);
             }
@@ -132,12 +132,12 @@ final class ChannelMapParser {
         boolean first = true;
         while (pos < expr.length()) {
             if (!matcher.find(pos) || matcher.start() != pos) {
-                throw RechannelException.usage("--init " + rule + ": cannot read '" + expr.substring(pos)
+                throw RechannelException.usage(OptionName.INIT + " " + rule + ": cannot read '" + expr.substring(pos)
                         + "'; write a channel name or a sum like 0.5*R+0.5*G");
             }
             String sign = matcher.group(1);
             if (!first && sign.isEmpty()) {
-                throw RechannelException.usage("--init " + rule + ": missing + or - before '" + matcher.group().trim() + "'");
+                throw RechannelException.usage(OptionName.INIT + " " + rule + ": missing + or - before '" + matcher.group().trim() + "'");
             }
             double coefficient = 1.0;
             for (int group : new int[] {2, 4}) {
@@ -151,22 +151,22 @@ final class ChannelMapParser {
             String name = matcher.group(3);
             int i = from.indexOf(name);
             if (i < 0) {
-                throw RechannelException.usage("--init " + rule + ": unknown channel '" + name
-                        + "'; the model's channels are " + from + (from.isNumbered() ? " (name them with --from)" : ""));
+                throw RechannelException.usage(OptionName.INIT + " " + rule + ": unknown channel '" + name
+                        + "'; the model's channels are " + from + (from.isNumbered() ? " (name them with " + OptionName.FROM + ")" : ""));
             }
             row[i] = finite(row[i] + coefficient, matcher.group().trim(), rule);
             pos = matcher.end();
             first = false;
         }
         if (first) {
-            throw RechannelException.usage("--init " + rule + ": empty expression");
+            throw RechannelException.usage(OptionName.INIT + " " + rule + ": empty expression");
         }
     }
 
     /** A coefficient must be a finite number: 1e400 reads as infinity, and infinity times a weight is no weight. */
     private static double finite(double value, String text, String rule) {
         if (!Double.isFinite(value)) {
-            throw RechannelException.usage("--init " + rule + ": '" + text + "' gives " + value
+            throw RechannelException.usage(OptionName.INIT + " " + rule + ": '" + text + "' gives " + value
                     + "; coefficients must be finite numbers");
         }
         return value;

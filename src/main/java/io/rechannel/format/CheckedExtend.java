@@ -21,8 +21,8 @@ final class CheckedExtend {
     static AdaptResult run(ModelFormat format, Path input, Path output, boolean overwrite, AdaptOptions options,
                            OutputCheck beforeCommit) {
         List<Path> inputs = new ArrayList<>(format.parts(input));
-        if (options.config() != null) {
-            inputs.add(options.config());
+        if (options.formatOptions().config() != null) {
+            inputs.add(options.formatOptions().config());
         }
         try (AtomicOutput out = AtomicOutput.prepare(inputs, output, overwrite)) {
             AdaptResult result = format.extend(input, out.path(), false, options);

@@ -1,5 +1,6 @@
 package io.rechannel.graph;
 
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 
 import java.util.ArrayDeque;
@@ -61,7 +62,7 @@ public final class ChannelAnalysis {
         }
         if (inputs.size() > 1) {
             throw RechannelException.usage(source + ": the model has " + inputs.size() + " inputs "
-                    + inputs.stream().map(Node::id).toList() + "; choose one with --input");
+                    + inputs.stream().map(Node::id).toList() + "; choose one with " + OptionName.INPUT);
         }
         return inputs.get(0);
     }
@@ -111,7 +112,7 @@ public final class ChannelAnalysis {
             throw new RechannelException(RechannelException.Kind.AMBIGUOUS_CHANNELS, source + ": "
                     + String.join(", ", opaque) + " between input '" + input.id()
                     + "' and the first convolution: rechannel cannot read its channel behaviour from the model."
-                    + " If it treats every channel alike (e.g. x/255 - 0.5), pass --channel-independent "
+                    + " If it treats every channel alike (e.g. x/255 - 0.5), use " + OptionName.CHANNEL_INDEPENDENT + " "
                     + opaque.get(0).replaceAll(" .*", "").replace("'", ""));
         }
         if (!waiting.isEmpty()) {

@@ -2,6 +2,7 @@ package io.rechannel.keras;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelMap;
@@ -70,7 +71,7 @@ public final class KerasAdapter {
                 used = mixed.mixing() == KerasPlan.Mixing.PATTERN ? map.support() : map;
             }
             remix(store, mixed, mixed.weight(), Mixing.kernel(used, seed), "mixed");
-            if (!options.dropOptimizer()) {
+            if (!options.dropsOptimizer()) {
                 for (KerasWeight slot : store.optimizerSlots(mixed.weight())) {
                     remix(store, mixed, slot, Mixing.state(sliced), "optimizer state");
                 }
@@ -266,12 +267,12 @@ public final class KerasAdapter {
         }
         KerasLayer first = firstNormalising();
         if (first == null) {
-            throw RechannelException.usage(source + ": --stats given but no Normalization or BatchNormalization"
+            throw RechannelException.usage(source + ": " + OptionName.STATS + " given but no Normalization or BatchNormalization"
                     + " layer sits between input '" + plan.dependency().input() + "' and the adapted layers");
         }
         if (plan.dependency().constants().stream().anyMatch(c -> c.node().id().equals(first.path()) && c.segment().slices() > 1)) {
-            throw RechannelException.usage(source + ": --stats given but '" + first.path() + "', the first normalising"
-                    + " layer, reads the input's channels more than once (behind a concatenation); rechannel sets --stats"
+            throw RechannelException.usage(source + ": " + OptionName.STATS + " given but '" + first.path() + "', the first normalising"
+                    + " layer, reads the input's channels more than once (behind a concatenation); rechannel sets " + OptionName.STATS
                     + " only where it reads them once");
         }
     }

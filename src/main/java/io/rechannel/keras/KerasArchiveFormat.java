@@ -1,6 +1,7 @@
 package io.rechannel.keras;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
@@ -103,12 +104,12 @@ public final class KerasArchiveFormat implements ModelFormat {
 
     /** --layer and --config stand in for a missing config; an archive has its own. */
     private static void refuseWeightsOptions(AdaptOptions options, String source) {
-        if (options.layer() != null) {
-            throw RechannelException.usage(source + ": --layer applies only to weights files without a model config;"
+        if (options.formatOptions().layer() != null) {
+            throw RechannelException.usage(source + ": " + OptionName.LAYER + " applies only to weights files without a model config;"
                     + " this archive has its config");
         }
-        if (options.config() != null) {
-            throw RechannelException.usage(source + ": --config applies only to Keras 3 .weights.h5 files;"
+        if (options.formatOptions().config() != null) {
+            throw RechannelException.usage(source + ": " + OptionName.CONFIG + " applies only to Keras 3 .weights.h5 files;"
                     + " this archive has its own config");
         }
     }
@@ -157,7 +158,7 @@ public final class KerasArchiveFormat implements ModelFormat {
 
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
-        options.refuseUnused(file.toString(), description(), Set.of("--layer", "--config"));
+        options.refuseUnused(file.toString(), description(), Set.of(OptionName.LAYER, OptionName.CONFIG));
         try (Opened opened = new Opened(file, Path.of(System.getProperty("java.io.tmpdir")), false, options)) {
             return new KerasInspector(opened.model, file.toString(), name()).inspect(options);
         }
@@ -165,7 +166,7 @@ public final class KerasArchiveFormat implements ModelFormat {
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
-        options.refuseUnused(input.toString(), description(), Set.of("--layer", "--config"));
+        options.refuseUnused(input.toString(), description(), Set.of(OptionName.LAYER, OptionName.CONFIG));
         try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
             InPlaceArchive inPlace;
             try (KerasArchive archive = KerasArchive.open(input)) {
@@ -206,7 +207,7 @@ public final class KerasArchiveFormat implements ModelFormat {
         try (Hdf5File h5 = Hdf5File.open(work, true, archive.label(KerasArchive.WEIGHTS))) {
             KerasV3Model model = KerasV3Model.withConfig(h5, config, version, source);
             computed = KerasExtension.compute(model, model.store(), options, source, output.toString());
-            if (options.dropOptimizer() && h5.isGroup("/optimizer")) {
+            if (options.dropsOptimizer() && h5.isGroup("/optimizer")) {
                 h5.delete("/optimizer");
             }
         }
@@ -221,7 +222,7 @@ public final class KerasArchiveFormat implements ModelFormat {
         try (Opened opened = new Opened(input, dir, true, options)) {
             KerasExtension.Computed computed = KerasExtension.compute(opened.model, opened.model.store(), options,
                     source, output.toString());
-            if (options.dropOptimizer() && opened.h5.isGroup("/optimizer")) {
+            if (options.dropsOptimizer() && opened.h5.isGroup("/optimizer")) {
                 opened.h5.delete("/optimizer");
             }
             opened.finishWeights();
@@ -249,7 +250,7 @@ public final class KerasArchiveFormat implements ModelFormat {
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
-        options.refuseUnused(original.toString(), description(), Set.of("--layer", "--config"));
+        options.refuseUnused(original.toString(), description(), Set.of(OptionName.LAYER, OptionName.CONFIG));
         Path scratch = Path.of(System.getProperty("java.io.tmpdir"));
         try (Opened before = new Opened(original, scratch, false, options);
              Opened after = new Opened(adapted, scratch, false, options)) {

@@ -1,5 +1,6 @@
 package io.rechannel.keras;
 
+import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.RechannelException;
@@ -29,12 +30,12 @@ final class KerasExtension {
         if (map.isIdentity()) {
             throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
         }
-        if (!options.dropOptimizer() && model.store() instanceof LegacyH5Store legacy) {
+        if (!options.dropsOptimizer() && model.store() instanceof LegacyH5Store legacy) {
             for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
                 if (legacy.optimizerSlots(mixed.weight()).isEmpty() && !legacy.anonymousOptimizerSlots(mixed.weight()).isEmpty()) {
                     throw RechannelException.unsupported(source + ": the optimizer state does not say which variable each"
                             + " slot belongs to, so the slots of '" + mixed.layer().path() + "' cannot be found;"
-                            + " pass --drop-optimizer to remove the optimizer state");
+                            + " " + OptionName.DROP_OPTIMIZER + " removes the optimizer state instead");
                 }
             }
         }
@@ -47,11 +48,11 @@ final class KerasExtension {
             config = KerasJson.write(model.graph().root());
         } else {
             notes.add("no model config: '" + plan.mixed().get(0).layer().name() + "' was taken as the layer reading"
-                    + " the input (choose with --layer, or give the config with --config)");
+                    + " the input (choose it with " + OptionName.LAYER + ", or give the config with " + OptionName.CONFIG + ")");
         }
         List<String> changes = new ArrayList<>(adapter.changes());
-        if (options.dropOptimizer() && model.store().hasOptimizer()) {
-            changes.add("optimizer state removed (--drop-optimizer)");
+        if (options.dropsOptimizer() && model.store().hasOptimizer()) {
+            changes.add("optimizer state removed (" + OptionName.DROP_OPTIMIZER + ")");
         }
         AdaptResult result = new AdaptResult(source, output, map.from().toString(), map.to().toString(), map.rules(),
                 changes, notes, null);

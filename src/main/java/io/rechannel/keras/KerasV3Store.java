@@ -1,6 +1,7 @@
 package io.rechannel.keras;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.hdf5.Hdf5File;
 
@@ -152,7 +153,7 @@ public final class KerasV3Store extends Hdf5VariableStore {
         if (sameShape > 1 && !slots.isEmpty()) {
             throw RechannelException.unsupported(source + ": " + sameShape + " variables share the shape "
                     + Arrays.toString(weight.shape()) + " of " + weight.path() + ", so its optimizer slots cannot be told"
-                    + " apart; pass --drop-optimizer to remove the optimizer state");
+                    + " apart; " + OptionName.DROP_OPTIMIZER + " removes the optimizer state instead");
         }
         return slots;
     }

@@ -1,5 +1,6 @@
 package io.rechannel.keras;
 
+import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.Blocks;
@@ -134,10 +135,10 @@ final class KerasVerifier {
     private ChannelMap channelMap(AdaptOptions options, KerasPlan before, KerasPlan after) {
         int oldCount = before.channels();
         int newCount = after.channels();
-        if (options.to() != null) {
+        if (options.hasMap()) {
             ChannelMap map = options.channelMap(oldCount, originalName);
             if (map.newCount() != newCount) {
-                problems.add(adaptedName + ": input has " + newCount + " channels, --to " + map.to() + " has " + map.newCount());
+                problems.add(adaptedName + ": input has " + newCount + " channels, " + OptionName.TO + " " + map.to() + " has " + map.newCount());
                 return null;
             }
             return map;

@@ -1,6 +1,7 @@
 package io.rechannel.onnx;
 
 import ai.onnx.proto.OnnxMl;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelMap;
@@ -63,9 +64,9 @@ final class OnnxAdapter {
         for (OnnxPlan.Use use : plan.constants()) {
             ChannelMap sliced = use.consumer().segment().map(map);
             if (!options.stats().isEmpty() && sliced != map) {
-                throw RechannelException.usage(plan.model().file().path() + ": --stats given but node '"
+                throw RechannelException.usage(plan.model().file().path() + ": " + OptionName.STATS + " given but node '"
                         + use.consumer().node().id() + "' normalises the input's channels more than once (behind a"
-                        + " concatenation); rechannel sets --stats only where they are read once");
+                        + " concatenation); rechannel sets " + OptionName.STATS + " only where they are read once");
             }
             String where = model.file().path() + ": initializer '" + use.source() + "'";
             ElementType type = TensorData.type(model, use.source());

@@ -1,6 +1,7 @@
 package io.rechannel.onnx;
 
 import ai.onnx.proto.OnnxMl;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.RechannelException;
@@ -57,7 +58,7 @@ public final class OnnxFormat implements ModelFormat {
 
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
-        options.refuseUnused(file.toString(), description(), Set.of());
+        options.refuseUnused(file.toString(), description(), Set.<OptionName>of());
         OnnxModel model = OnnxModel.of(OnnxFile.read(file));
         Map<String, String> details = new LinkedHashMap<>();
         details.put("ir_version", String.valueOf(model.file().irVersion()));
@@ -74,8 +75,7 @@ public final class OnnxFormat implements ModelFormat {
             }
             List<Long> shape = input.declaredShape().map(s -> Arrays.stream(s).boxed().toList()).orElse(null);
             try {
-                OnnxPlan plan = OnnxPlan.of(model, AdaptOptions.analysisOnly(input.id(), options.channelIndependent(),
-                        options.layer(), options.config()), file.toString());
+                OnnxPlan plan = OnnxPlan.of(model, options.analysisOnly().input(input.id()), file.toString());
                 inputs.add(new Inspection.InputInfo(input.id(), shape,
                         plan.dependency().axis() == ChannelAxis.FIRST ? "channels_first" : "channels_last", plan.channels()));
                 for (OnnxPlan.Use use : plan.weights()) {
@@ -100,7 +100,7 @@ public final class OnnxFormat implements ModelFormat {
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
-        options.refuseUnused(input.toString(), description(), Set.of());
+        options.refuseUnused(input.toString(), description(), Set.<OptionName>of());
         String source = input.toString();
         OnnxFile file = OnnxFile.read(input);
         OnnxModel model = OnnxModel.of(file);
@@ -147,7 +147,7 @@ public final class OnnxFormat implements ModelFormat {
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
-        options.refuseUnused(original.toString(), description(), Set.of());
+        options.refuseUnused(original.toString(), description(), Set.<OptionName>of());
         return new OnnxVerifier(original, adapted).verify(options);
     }
 

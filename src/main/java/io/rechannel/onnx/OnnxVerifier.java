@@ -6,6 +6,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.Blocks;
@@ -109,11 +110,11 @@ final class OnnxVerifier {
     }
 
     private ChannelMap channelMap(AdaptOptions options, OnnxPlan before, OnnxPlan after) {
-        if (options.to() != null) {
+        if (options.hasMap()) {
             ChannelMap map = options.channelMap(before.channels(), original.toString());
             if (map.newCount() != after.channels()) {
-                throw RechannelException.inexact(adapted + ": input has " + after.channels() + " channels, --to "
-                        + map.to() + " has " + map.newCount());
+                throw RechannelException.inexact(adapted + ": input has " + after.channels() + " channels, " + OptionName.TO
+                        + " " + map.to() + " has " + map.newCount());
             }
             return map;
         }

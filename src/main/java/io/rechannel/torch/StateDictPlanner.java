@@ -1,5 +1,6 @@
 package io.rechannel.torch;
 
+import io.rechannel.core.OptionName;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.RechannelException;
 
@@ -75,7 +76,7 @@ final class StateDictPlanner {
         for (StoredTensor w : weights) {
             long[] shape = w.shape();
             if (!w.dtype().isFloating() || shape.length < 2 || shape.length > 5) {
-                throw RechannelException.usage("--tensor " + w.name() + ": " + w.dtype() + " " + w.shapeList()
+                throw RechannelException.usage(OptionName.TENSORS + " " + w.name() + ": " + w.dtype() + " " + w.shapeList()
                         + " is not a floating-point Linear or convolution weight ([out, in, ...])");
             }
             if (channels >= 0 && shape[1] != channels) {
@@ -97,7 +98,7 @@ final class StateDictPlanner {
         }
         if (candidates.size() > 1) {
             throw RechannelException.usage(source + ": several weights may read the input: " + describe(candidates)
-                    + "; name those that do with --tensor NAME (repeatable)");
+                    + "; name those that do with " + OptionName.TENSORS);
         }
         List<StoredTensor> convolutions = model().stream()
                 .filter(t -> t.dtype().isFloating() && t.shape().length >= 3 && t.shape().length <= 5).toList();
@@ -105,7 +106,7 @@ final class StateDictPlanner {
         List<StoredTensor> suggestions = convolutions.stream().filter(t -> t.shape()[1] == fewest).limit(5).toList();
         throw RechannelException.usage(source + ": no weight is named like an input layer (conv1, stem, conv_stem,"
                 + " patch_embed.proj, features.0, ...)" + (suggestions.isEmpty() ? "" : "; the convolutions with the fewest"
-                + " input channels are " + describe(suggestions)) + "; name the weight(s) reading the input with --tensor NAME");
+                + " input channels are " + describe(suggestions)) + "; name the weight(s) reading the input with " + OptionName.TENSORS);
     }
 
     /** A tensor by its full name, or by its name inside the model's state dict when that is unique. */
@@ -121,11 +122,11 @@ final class StateDictPlanner {
             return matches.get(0);
         }
         if (matches.size() > 1) {
-            throw RechannelException.usage("--tensor " + name + ": several tensors have this name: "
+            throw RechannelException.usage(OptionName.TENSORS + " " + name + ": several tensors have this name: "
                     + describe(matches) + "; give the full name");
         }
         List<StoredTensor> candidates = candidates();
-        throw RechannelException.usage("--tensor " + name + ": " + source + " has no such tensor"
+        throw RechannelException.usage(OptionName.TENSORS + " " + name + ": " + source + " has no such tensor"
                 + (candidates.isEmpty() ? "" : " (input layers by name: " + describe(candidates) + ")"));
     }
 
@@ -172,7 +173,7 @@ final class StateDictPlanner {
                 throw RechannelException.unsupported(source + ": the optimizer state of '" + w.tensor().name()
                         + "' cannot be told from that of " + (sameShape.size() > 1 ? describe(sameShape)
                         : "parameters " + byParam.keySet()) + " (same shape " + w.tensor().shapeList()
-                        + "; optimizer state is keyed by index, not name); pass --drop-optimizer to remove the optimizer state");
+                        + "; optimizer state is keyed by index, not name); " + OptionName.DROP_OPTIMIZER + " removes the optimizer state instead");
             }
             byParam.values().forEach(list -> list.forEach(s -> slots.add(new Target(s, AxisView.of(shape, 1), 1))));
         }

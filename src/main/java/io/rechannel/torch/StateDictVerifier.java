@@ -1,5 +1,6 @@
 package io.rechannel.torch;
 
+import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelLayout;
@@ -47,7 +48,7 @@ final class StateDictVerifier {
 
     VerifyResult verify(AdaptOptions options) {
         boolean dropped = original.hasOptimizer() && !adapted.hasOptimizer();
-        StateDictPlanner.Plan plan = new StateDictPlanner(original).plan(options.tensors(), dropped);
+        StateDictPlanner.Plan plan = new StateDictPlanner(original).plan(options.formatOptions().tensors(), dropped);
         ChannelMap map = channelMap(options, plan);
         List<VerifyResult.LayerCheck> checks = new ArrayList<>();
         Set<String> changed = new HashSet<>();
@@ -85,10 +86,10 @@ final class StateDictVerifier {
             return null;
         }
         int newCount = Math.toIntExact(now.shape()[1]);
-        if (options.to() != null) {
+        if (options.hasMap()) {
             ChannelMap map = options.channelMap(plan.channels(), original.file().toString());
             if (map.newCount() != newCount) {
-                problems.add(adaptedName + ": '" + first.tensor().name() + "' reads " + newCount + " channels, --to "
+                problems.add(adaptedName + ": '" + first.tensor().name() + "' reads " + newCount + " channels, " + OptionName.TO + " "
                         + map.to() + " has " + map.newCount());
                 return null;
             }
