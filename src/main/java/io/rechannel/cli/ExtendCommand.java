@@ -54,7 +54,7 @@ final class ExtendCommand implements Callable<Integer> {
         if (map.to == null) {
             throw RechannelException.usage("--to is required: the channels the new model takes (e.g. --to RGBY)");
         }
-        AdaptOptions adapt = map.toOptions(options, dropOptimizer).withTensors(options.tensors);
+        AdaptOptions adapt = map.toOptions(options, dropOptimizer).withTensors(options.tensors).progress(new ConsoleProgress());
         RunRecord.reading(model);
         ModelFormat format = ModelFormats.forFile(model);
         PrintWriter out = spec.commandLine().getOut();

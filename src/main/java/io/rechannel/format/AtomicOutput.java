@@ -134,7 +134,7 @@ public final class AtomicOutput implements AutoCloseable {
      * reading and analysing the model; {@link #awaitCopy} waits for it.
      */
     public void startCopyFrom(Path source) {
-        pendingCopy = CompletableFuture.runAsync(() -> copyFrom(source));
+        pendingCopy = CompletableFuture.runAsync(Progress.carried(() -> copyFrom(source)));
     }
 
     /** Waits for the copy started by {@link #startCopyFrom}, rethrowing its failure. */

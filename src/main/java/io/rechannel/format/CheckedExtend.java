@@ -24,13 +24,15 @@ final class CheckedExtend {
         if (options.formatOptions().config() != null) {
             inputs.add(options.formatOptions().config());
         }
-        try (AtomicOutput out = AtomicOutput.prepare(inputs, output, overwrite)) {
-            AdaptResult result = format.extend(input, out.path(), false, options);
-            beforeCommit.check(out.path());
-            out.commit();
-            return result.withOutput(output.toString());
-        } catch (RechannelException e) {
-            throw AtomicOutput.withoutScratchNames(e);
-        }
+        return Progress.reportingTo(options.progress(), () -> {
+            try (AtomicOutput out = AtomicOutput.prepare(inputs, output, overwrite)) {
+                AdaptResult result = format.extend(input, out.path(), false, options);
+                beforeCommit.check(out.path());
+                out.commit();
+                return result.withOutput(output.toString());
+            } catch (RechannelException e) {
+                throw AtomicOutput.withoutScratchNames(e);
+            }
+        });
     }
 }

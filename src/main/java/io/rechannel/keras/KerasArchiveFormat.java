@@ -8,6 +8,7 @@ import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
+import io.rechannel.format.Progress;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.Hdf5File;
 
@@ -193,7 +194,7 @@ public final class KerasArchiveFormat implements ModelFormat {
     private static AdaptResult extendInPlace(KerasArchive archive, InPlaceArchive inPlace, Path work, Path output,
                                              AdaptOptions options) {
         String source = archive.path().toString();
-        var copy = CompletableFuture.runAsync(() -> inPlace.placeWeights(work, output));
+        var copy = CompletableFuture.runAsync(Progress.carried(() -> inPlace.placeWeights(work, output)));
         ObjectNode config;
         String version;
         try {
