@@ -36,6 +36,18 @@ abstract class Hdf5VariableStore implements KerasWeightStore {
     }
 
     @Override
+    public boolean hasOptimizer() {
+        return file.isGroup(optimizerGroup());
+    }
+
+    @Override
+    public void dropOptimizer() {
+        if (hasOptimizer()) {
+            file.delete(optimizerGroup());
+        }
+    }
+
+    @Override
     public void replace(KerasWeight weight, Remix remix) {
         writeRemix(file, weight, remix, this);
     }

@@ -208,9 +208,6 @@ public final class KerasArchiveFormat implements ModelFormat {
         try (Hdf5File h5 = Hdf5File.open(work, true, archive.label(KerasArchive.WEIGHTS))) {
             KerasV3Model model = KerasV3Model.withConfig(h5, config, version, source);
             computed = KerasExtension.compute(model, model.store(), options, source, output.toString());
-            if (options.dropsOptimizer() && h5.isGroup("/optimizer")) {
-                h5.delete("/optimizer");
-            }
         }
         return inPlace.finish(work, output, computed.config().getBytes(StandardCharsets.UTF_8)) ? computed.result() : null;
     }
@@ -223,30 +220,17 @@ public final class KerasArchiveFormat implements ModelFormat {
         try (Opened opened = new Opened(input, dir, true, options)) {
             KerasExtension.Computed computed = KerasExtension.compute(opened.model, opened.model.store(), options,
                     source, output.toString());
-            if (options.dropsOptimizer() && opened.h5.isGroup("/optimizer")) {
-                opened.h5.delete("/optimizer");
-            }
             opened.finishWeights();
             config = scratchFile(dir, output.getFileName() + ".config.json.");
             Files.writeString(config, computed.config(), StandardCharsets.UTF_8);
             List<String> recoded = opened.archive.writeCopy(work, output,
                     Map.of(KerasArchive.CONFIG, config, KerasArchive.WEIGHTS, opened.weights));
-            return withNotes(computed.result(), recoded);
+            return computed.result().withNotes(recoded);
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, output + ": " + e.getMessage(), e);
         } finally {
             deleteScratch(config);
         }
-    }
-
-    private static AdaptResult withNotes(AdaptResult result, List<String> extra) {
-        if (extra.isEmpty()) {
-            return result;
-        }
-        List<String> notes = new ArrayList<>(result.notes());
-        notes.addAll(extra);
-        return new AdaptResult(result.input(), result.output(), result.from(), result.to(), result.rules(),
-                result.changes(), notes, result.verification());
     }
 
     @Override

@@ -1,8 +1,8 @@
 package io.rechannel.keras;
 
-import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 
@@ -21,15 +21,13 @@ final class KerasExtension {
 
     /**
      * Plans and applies the adaptation: variables are replaced through {@code target} (the model's own
-     * store, or one that defers the writes), and the config is edited in memory and returned as text.
+     * store, or one that defers the writes), optimizer state is adapted or dropped there, and the config is
+     * edited in memory and returned as text.
      */
     static Computed compute(KerasModelView model, KerasWeightStore target, AdaptOptions options, String source,
                             String output) {
         KerasPlan plan = KerasPlanner.of(model, source).plan(options);
-        ChannelMap map = options.channelMap(plan.channels(), source);
-        if (map.isIdentity()) {
-            throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
-        }
+        ChannelMap map = options.changingMap(plan.channels(), source);
         if (!options.dropsOptimizer() && model.store() instanceof LegacyH5Store legacy) {
             for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
                 if (legacy.optimizerSlots(mixed.weight()).isEmpty() && !legacy.anonymousOptimizerSlots(mixed.weight()).isEmpty()) {
@@ -50,12 +48,11 @@ final class KerasExtension {
             notes.add("no model config: '" + plan.mixed().get(0).layer().name() + "' was taken as the layer reading"
                     + " the input (choose it with " + OptionName.LAYER + ", or give the config with " + OptionName.CONFIG + ")");
         }
-        List<String> changes = new ArrayList<>(adapter.changes());
+        List<String> changes = new ArrayList<>(adapter.configChanges());
         if (options.dropsOptimizer() && model.store().hasOptimizer()) {
-            changes.add("optimizer state removed (" + OptionName.DROP_OPTIMIZER + ")");
+            target.dropOptimizer();
+            changes.add(AdaptResult.OPTIMIZER_REMOVED);
         }
-        AdaptResult result = new AdaptResult(source, output, map.from().toString(), map.to().toString(), map.rules(),
-                changes, notes, null);
-        return new Computed(result, config);
+        return new Computed(AdaptResult.of(source, output, map, adapter.tensorChanges(), changes, notes), config);
     }
 }

@@ -91,10 +91,6 @@ public final class KerasH5Format implements ModelFormat {
                     if (computed.config() != null && !v3) {
                         copy.writeString("/", "model_config", computed.config());
                     }
-                    String optimizer = v3 ? "/optimizer" : "/optimizer_weights";
-                    if (options.dropsOptimizer() && copy.isGroup(optimizer)) {
-                        copy.delete(optimizer);
-                    }
                     copy.flush();
                 }
             }

@@ -265,8 +265,17 @@ public final class KerasModelGraph {
     }
 
     private String refId(String scope, JsonNode ref) {
+        refName(ref);
+        return tensorId(scope, ref);
+    }
+
+    /**
+     * The node id of a reference {@code [name, call, tensor]} inside the model {@code scope}: the layer's path,
+     * with {@code #k} for its k-th call. Recorded shapes are found again by the same id when they are resized.
+     */
+    static String tensorId(String scope, JsonNode ref) {
         int call = ref.size() > 1 ? ref.get(1).asInt(0) : 0;
-        return scope + refName(ref) + (call > 0 ? "#" + call : "");
+        return scope + ref.path(0).asText() + (call > 0 ? "#" + call : "");
     }
 
     /** The layer name of a reference [name, node, tensor]; refused when the config has something else there. */

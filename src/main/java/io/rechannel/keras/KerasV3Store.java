@@ -179,8 +179,8 @@ public final class KerasV3Store extends Hdf5VariableStore {
     }
 
     @Override
-    public boolean hasOptimizer() {
-        return file.isGroup("/optimizer");
+    public String optimizerGroup() {
+        return "/optimizer";
     }
 
     @Override

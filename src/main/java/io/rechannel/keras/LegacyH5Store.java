@@ -162,8 +162,8 @@ public final class LegacyH5Store extends Hdf5VariableStore {
     }
 
     @Override
-    public boolean hasOptimizer() {
-        return file.isGroup(OPTIMIZER);
+    public String optimizerGroup() {
+        return OPTIMIZER;
     }
 
 

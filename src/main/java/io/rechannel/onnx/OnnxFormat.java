@@ -105,13 +105,10 @@ public final class OnnxFormat implements ModelFormat {
         OnnxFile file = OnnxFile.read(input);
         OnnxModel model = OnnxModel.of(file);
         OnnxPlan plan = OnnxPlan.of(model, options, source);
-        ChannelMap map = options.channelMap(plan.channels(), source);
-        if (map.isIdentity()) {
-            throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
-        }
+        ChannelMap map = options.changingMap(plan.channels(), source);
         OnnxAdapter adapter = new OnnxAdapter(plan, map, options);
         OnnxEdits edits = adapter.edits();
-        List<String> changes = new ArrayList<>(adapter.changes());
+        List<String> changes = new ArrayList<>(List.of(adapter.shapeChanges()));
         Map<String, Path> locations = new LinkedHashMap<>();
         for (OnnxFile.TensorInfo info : file.initializers().values()) {
             if (info.isExternal() && !edits.initializers.containsKey(info.name())) {
@@ -141,8 +138,7 @@ public final class OnnxFormat implements ModelFormat {
         } finally {
             dataFiles.forEach(AtomicOutput::close);
         }
-        return new AdaptResult(source, output.toString(), map.from().toString(), map.to().toString(), map.rules(),
-                changes, List.of(), null);
+        return AdaptResult.of(source, output.toString(), map, adapter.tensorChanges(), changes, List.of());
     }
 
     @Override

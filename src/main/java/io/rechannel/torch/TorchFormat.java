@@ -124,19 +124,16 @@ public final class TorchFormat implements ModelFormat {
         String source = input.toString();
         try (TensorStore store = open(input)) {
             StateDictPlanner.Plan plan = new StateDictPlanner(store).plan(options.formatOptions().tensors(), options.dropsOptimizer());
-            ChannelMap map = options.channelMap(plan.channels(), source);
-            if (map.isIdentity()) {
-                throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
-            }
+            ChannelMap map = options.changingMap(plan.channels(), source);
+            StateDictAdapter.checkStats(plan, options, source);
             List<TensorEdit> edits = new StateDictAdapter(store, map, options).edits(plan);
-            List<String> changes = new ArrayList<>(StateDictAdapter.describe(edits, plan));
-            changes.addAll(store.write(output, edits, options.dropsOptimizer(), overwrite));
+            List<String> changes = new ArrayList<>(store.write(output, edits, options.dropsOptimizer(), overwrite));
             List<String> notes = new ArrayList<>();
             if (options.dropsOptimizer() && store.hasOptimizer()) {
-                notes.add("optimizer state removed (" + OptionName.DROP_OPTIMIZER + "); its settings (param_groups) are kept");
+                changes.add(AdaptResult.OPTIMIZER_REMOVED);
+                notes.add("the optimizer's settings (param_groups) are kept");
             }
-            return new AdaptResult(source, output.toString(), map.from().toString(), map.to().toString(), map.rules(),
-                    changes, notes, null);
+            return AdaptResult.of(source, output.toString(), map, StateDictAdapter.describe(edits, plan), changes, notes);
         }
     }
 
