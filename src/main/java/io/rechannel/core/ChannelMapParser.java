@@ -1,6 +1,7 @@
 package io.rechannel.core;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -45,7 +46,8 @@ final class ChannelMapParser {
             if (rule.contains("=")) {
                 channelRules.add(rule);
             } else if (preset != null) {
-                throw RechannelException.usage("two whole-model presets given in " + OptionName.INIT + ": '" + preset + "' and '" + rule + "'");
+                throw RechannelException.usage("two whole-model presets given in " + OptionName.INIT + ": '" + preset
+                        + "' and '" + rule + "'");
             } else {
                 preset = rule.toLowerCase(Locale.ROOT);
             }
@@ -57,7 +59,7 @@ final class ChannelMapParser {
                 rules[j] = to.name(j) + "=" + from.name(same);
             } else {
                 if (preset == null && !anyKept) {
-                    java.util.Arrays.fill(matrix[j], 1.0 / n);
+                    Arrays.fill(matrix[j], 1.0 / n);
                     rules[j] = to.name(j) + "=" + formatRow(from, matrix[j]);
                     continue;
                 }
@@ -75,9 +77,10 @@ final class ChannelMapParser {
             String expr = rule.substring(eq + 1).trim();
             int j = to.indexOf(target);
             if (j < 0) {
-                throw RechannelException.usage(OptionName.INIT + " " + rule + ": '" + target + "' is not one of the new channels " + to);
+                throw RechannelException.usage(OptionName.INIT + " " + rule + ": '" + target
+                        + "' is not one of the new channels " + to);
             }
-            java.util.Arrays.fill(matrix[j], 0.0);
+            Arrays.fill(matrix[j], 0.0);
             fresh[j] = false;
             String keyword = expr.toLowerCase(Locale.ROOT);
             if (isKeyword(keyword)) {
@@ -102,8 +105,8 @@ final class ChannelMapParser {
         int m = from.size();
         switch (keyword) {
             case "0", "zero", "zeros" -> { }
-            case "mean" -> java.util.Arrays.fill(matrix[j], 1.0 / m);
-            case "sum" -> java.util.Arrays.fill(matrix[j], 1.0);
+            case "mean" -> Arrays.fill(matrix[j], 1.0 / m);
+            case "sum" -> Arrays.fill(matrix[j], 1.0);
             case "copy-last" -> matrix[j][m - 1] = 1.0;
             case "random" -> fresh[j] = true;
             default -> throw RechannelException.usage(context + ": unknown initialisation '" + keyword
@@ -116,9 +119,9 @@ final class ChannelMapParser {
         int n = to.size();
         int m = from.size();
         for (int j = 0; j < n; j++) {
-            java.util.Arrays.fill(matrix[j], 0.0);
+            Arrays.fill(matrix[j], 0.0);
             if (n == 1) {
-                java.util.Arrays.fill(matrix[j], 1.0);
+                Arrays.fill(matrix[j], 1.0);
             } else {
                 matrix[j][j % m] = (double) m / n;
             }
@@ -137,7 +140,8 @@ final class ChannelMapParser {
             }
             String sign = matcher.group(1);
             if (!first && sign.isEmpty()) {
-                throw RechannelException.usage(OptionName.INIT + " " + rule + ": missing + or - before '" + matcher.group().trim() + "'");
+                throw RechannelException.usage(OptionName.INIT + " " + rule + ": missing + or - before '"
+                        + matcher.group().trim() + "'");
             }
             double coefficient = 1.0;
             for (int group : new int[] {2, 4}) {
@@ -152,7 +156,8 @@ final class ChannelMapParser {
             int i = from.indexOf(name);
             if (i < 0) {
                 throw RechannelException.usage(OptionName.INIT + " " + rule + ": unknown channel '" + name
-                        + "'; the model's channels are " + from + (from.isNumbered() ? " (name them with " + OptionName.FROM + ")" : ""));
+                        + "'; the model's channels are " + from
+                        + (from.isNumbered() ? " (name them with " + OptionName.FROM + ")" : ""));
             }
             row[i] = finite(row[i] + coefficient, matcher.group().trim(), rule);
             pos = matcher.end();

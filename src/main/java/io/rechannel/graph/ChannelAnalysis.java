@@ -7,11 +7,12 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * Follows one input through a model to every layer that depends on its channels. The walk passes
@@ -127,7 +128,7 @@ public final class ChannelAnalysis {
         ChannelAxis axis = inputAxis != null ? inputAxis : defaultAxis;
         // tensors no layer spoke for (the input itself, padding, ...) lie before any transpose: the input's axis
         carried.replaceAll((id, segment) -> segment.axis() == null ? segment.withAxis(axis) : segment);
-        java.util.function.UnaryOperator<Consumer> resolve = c -> c.segment().axis() == null
+        UnaryOperator<Consumer> resolve = c -> c.segment().axis() == null
                 ? new Consumer(c.node(), c.position(), c.segment().withAxis(axis)) : c;
         consumers.replaceAll(resolve);
         constants.replaceAll(resolve);

@@ -1,5 +1,6 @@
 package io.rechannel.hdf5;
 
+import io.rechannel.core.Hyperslab;
 import io.rechannel.core.RechannelException;
 import org.bytedeco.hdf5.H5G_info_t;
 import org.bytedeco.hdf5.H5O_info2_t;
@@ -15,8 +16,8 @@ import java.util.Deque;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import java.util.Optional;
+import java.util.Set;
 
 import static org.bytedeco.hdf5.global.hdf5.*;
 
@@ -303,7 +304,7 @@ public final class Hdf5File implements AutoCloseable {
      */
     public void replaceDataset(String datasetPath, long[] newShape, double[] values) {
         try (DatasetBlocks.Replacement replacement = DatasetBlocks.Replacement.begin(this, datasetPath, newShape)) {
-            replacement.write(io.rechannel.core.Hyperslab.whole(newShape), values);
+            replacement.write(Hyperslab.whole(newShape), values);
             replacement.commit();
         }
     }

@@ -1,8 +1,8 @@
 package io.rechannel.keras;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
@@ -18,8 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -106,7 +106,8 @@ public final class KerasArchiveFormat implements ModelFormat {
     /** --layer and --config stand in for a missing config; an archive has its own. */
     private static void refuseWeightsOptions(AdaptOptions options, String source) {
         if (options.formatOptions().layer() != null) {
-            throw RechannelException.usage(source + ": " + OptionName.LAYER + " applies only to weights files without a model config;"
+            throw RechannelException.usage(source + ": " + OptionName.LAYER
+                    + " applies only to weights files without a model config;"
                     + " this archive has its config");
         }
         if (options.formatOptions().config() != null) {

@@ -1,7 +1,7 @@
 package io.rechannel.keras;
 
-import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
@@ -15,8 +15,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
+import java.util.Set;
 
 /** Keras legacy HDF5 models and weights ({@code .h5}, {@code .hdf5}), as written by Keras 1 to 3. */
 public final class KerasH5Format implements ModelFormat {
@@ -55,8 +55,8 @@ public final class KerasH5Format implements ModelFormat {
     static KerasModelView open(Hdf5File h5, String source, AdaptOptions options) {
         if (KerasV3Model.isV3Weights(h5)) {
             if (options.formatOptions().config() != null && options.formatOptions().layer() != null) {
-                throw RechannelException.usage(source + ": give either " + OptionName.CONFIG + " or " + OptionName.LAYER + ", not both: "
-                        + OptionName.LAYER + " names the layer only when the model config is missing");
+                throw RechannelException.usage(source + ": give either " + OptionName.CONFIG + " or " + OptionName.LAYER
+                        + ", not both: " + OptionName.LAYER + " names the layer only when the model config is missing");
             }
             return KerasV3Model.weightsOnly(h5, options.formatOptions().config(), options.formatOptions().layer(), source);
         }

@@ -1,7 +1,7 @@
 package io.rechannel.keras;
 
-import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.Inspection;
 import io.rechannel.graph.ChannelAxis;

@@ -17,7 +17,7 @@ import java.util.List;
  * @param constants   per-channel constants stored as variables (normalisation statistics)
  * @param configLists per-channel constants stored in layer configs (Rescaling lists, Normalization mean/variance)
  */
-public record KerasPlan(KerasModelGraph model, ChannelDependency dependency, int channels,
+record KerasPlan(KerasModelGraph model, ChannelDependency dependency, int channels,
                         List<ViewedWeight> mixed, List<ViewedWeight> constants, List<ConfigList> configLists) {
 
     /**

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Set;
 
 /** Finds, in a Keras model, every variable and config value that depends on one input's channels. */
-public final class KerasPlanner {
+final class KerasPlanner {
 
     private static final Set<String> CONSTANT_VARIABLES = Set.of(
             "mean", "variance", "gamma", "beta", "moving_mean", "moving_variance");

@@ -9,13 +9,16 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
  * A Keras 3 model: the config of a {@code .keras} archive (or one given with {@code --config}) with
  * the variables of a Keras 3 weights file.
  */
-public final class KerasV3Model implements KerasModelView {
+final class KerasV3Model implements KerasModelView {
 
     private final Hdf5File file;
     private final KerasModelGraph graph;
@@ -77,9 +80,9 @@ public final class KerasV3Model implements KerasModelView {
         }
         String name = weights.readString(group + "/vars", "name").orElse(group.substring(group.lastIndexOf('/') + 1));
         long[] shape = weights.dataset(group + "/vars/0").shape();
-        if (shape.length < 2 || shape.length > 5 || java.util.Arrays.stream(shape).anyMatch(d -> d < 1)) {
+        if (shape.length < 2 || shape.length > 5 || Arrays.stream(shape).anyMatch(d -> d < 1)) {
             throw RechannelException.usage(source + ": " + OptionName.LAYER + " " + layer + ": its first variable has the shape "
-                    + java.util.Arrays.toString(shape) + ", not a kernel (groups with a kernel: " + kernelGroups(weights) + ")");
+                    + Arrays.toString(shape) + ", not a kernel (groups with a kernel: " + kernelGroups(weights) + ")");
         }
         int rank = shape.length;
         KerasModelGraph graph = KerasModelGraph.singleLayer(name, rank, source);
@@ -88,11 +91,11 @@ public final class KerasV3Model implements KerasModelView {
 
     /** The first few groups holding a kernel-like variable 0, with its shape, to help choose --layer. */
     private static String kernelGroups(Hdf5File weights) {
-        java.util.List<String> found = new java.util.ArrayList<>();
+        List<String> found = new ArrayList<>();
         for (String path : weights.datasets("/layers")) {
             if (path.endsWith("/vars/0") && weights.dataset(path).shape().length >= 2) {
                 found.add(path.substring(1, path.length() - "/vars/0".length()) + " "
-                        + java.util.Arrays.toString(weights.dataset(path).shape()));
+                        + Arrays.toString(weights.dataset(path).shape()));
                 if (found.size() == 4) {
                     found.add("...");
                     break;

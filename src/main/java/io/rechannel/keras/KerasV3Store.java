@@ -21,7 +21,7 @@ import java.util.Map;
  * layers, and nested models have their own {@code layers/}. This store maps config layers to groups the
  * way Keras does, by that order, and checks the {@code name} attribute where the file has one.
  */
-public final class KerasV3Store extends Hdf5VariableStore {
+final class KerasV3Store extends Hdf5VariableStore {
 
     private static final String OPTIMIZER = "/optimizer/vars";
 

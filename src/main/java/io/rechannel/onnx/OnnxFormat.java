@@ -1,9 +1,9 @@
 package io.rechannel.onnx;
 
 import ai.onnx.proto.OnnxMl;
-import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
@@ -18,9 +18,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
-import java.util.Set;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /** ONNX models ({@code .onnx}), with their external data. */
 public final class OnnxFormat implements ModelFormat {

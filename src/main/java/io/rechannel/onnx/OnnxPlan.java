@@ -25,7 +25,7 @@ import java.util.function.Supplier;
  * @param weights   consumer weights (Conv/ConvTranspose W, Gemm/MatMul B), mixed by the channel map
  * @param constants per-channel constants (BatchNormalization statistics, Sub/Div/Mul/Add operands), re-indexed
  */
-public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channels, List<Use> weights, List<Use> constants) {
+record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channels, List<Use> weights, List<Use> constants) {
 
     /**
      * One constant read by one node: the node, its input position, the constant (initializer or

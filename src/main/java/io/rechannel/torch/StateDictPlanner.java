@@ -1,10 +1,11 @@
 package io.rechannel.torch;
 
-import io.rechannel.core.OptionName;
 import io.rechannel.core.AxisView;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -98,7 +99,7 @@ final class StateDictPlanner {
         }
         if (candidates.size() > 1) {
             throw RechannelException.usage(source + ": several weights may read the input: " + describe(candidates)
-                    + "; name those that do with " + OptionName.TENSORS);
+                    + "; name those that do with " + OptionName.TENSORS + " NAME (repeatable)");
         }
         List<StoredTensor> convolutions = model().stream()
                 .filter(t -> t.dtype().isFloating() && t.shape().length >= 3 && t.shape().length <= 5).toList();
@@ -106,7 +107,8 @@ final class StateDictPlanner {
         List<StoredTensor> suggestions = convolutions.stream().filter(t -> t.shape()[1] == fewest).limit(5).toList();
         throw RechannelException.usage(source + ": no weight is named like an input layer (conv1, stem, conv_stem,"
                 + " patch_embed.proj, features.0, ...)" + (suggestions.isEmpty() ? "" : "; the convolutions with the fewest"
-                + " input channels are " + describe(suggestions)) + "; name the weight(s) reading the input with " + OptionName.TENSORS);
+                + " input channels are " + describe(suggestions)) + "; name the weight(s) reading the input with "
+                + OptionName.TENSORS + " NAME");
     }
 
     /** A tensor by its full name, or by its name inside the model's state dict when that is unique. */
@@ -165,10 +167,10 @@ final class StateDictPlanner {
         for (Target w : weights) {
             long[] shape = w.tensor().shape();
             Map<String, List<StoredTensor>> byParam = new LinkedHashMap<>();
-            optimizer.stream().filter(s -> java.util.Arrays.equals(s.shape(), shape))
+            optimizer.stream().filter(s -> Arrays.equals(s.shape(), shape))
                     .forEach(s -> byParam.computeIfAbsent(s.optimizerParam(), k -> new ArrayList<>()).add(s));
             List<StoredTensor> sameShape = model().stream()
-                    .filter(t -> java.util.Arrays.equals(t.shape(), shape)).toList();
+                    .filter(t -> Arrays.equals(t.shape(), shape)).toList();
             if (byParam.size() > 1 || sameShape.size() > 1) {
                 throw RechannelException.unsupported(source + ": the optimizer state of '" + w.tensor().name()
                         + "' cannot be told from that of " + (sameShape.size() > 1 ? describe(sameShape)

@@ -1,8 +1,8 @@
 package io.rechannel.torch;
 
-import io.rechannel.core.OptionName;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.Inspection;
@@ -17,9 +17,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * PyTorch state dicts: safetensors files (single or sharded with an index) and {@code torch.save}

@@ -1,10 +1,10 @@
 package io.rechannel.verify;
 
-import io.rechannel.core.OptionName;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
