@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * What the user asked for, independent of the file format; built fluently from {@link #to(String)},
@@ -66,7 +67,8 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
     }
 
     public static AdaptOptions to(ChannelLayout layout) {
-        return defaults().with(Objects.requireNonNull(layout, "to"), null, null);
+        Objects.requireNonNull(layout, "to");
+        return defaults().change(f -> f.to = layout);
     }
 
     /** Options applying {@code map} as it is. */
@@ -80,71 +82,58 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
     }
 
     public AdaptOptions from(ChannelLayout layout) {
-        return with(to, Objects.requireNonNull(layout, "from"), map);
+        Objects.requireNonNull(layout, "from");
+        return change(f -> f.from = layout);
     }
 
     /** Adds rules for new channels: {@code Y=B}, {@code Y=0.5*R+0.5*G}, or a preset such as {@code timm}. */
     public AdaptOptions init(String... rules) {
-        List<String> all = new ArrayList<>(inits);
-        all.addAll(List.of(rules));
-        return new AdaptOptions(from, to, all, map, seed, input, channelIndependent, stats, dropsOptimizer, overwrites,
-                formatOptions, progress);
+        return change(f -> f.inits.addAll(List.of(rules)));
     }
 
     /** Applies {@code channelMap} as it is, instead of building a map from {@code to}, {@code from} and rules. */
     public AdaptOptions map(ChannelMap channelMap) {
-        return with(to, from, Objects.requireNonNull(channelMap, "map"));
+        Objects.requireNonNull(channelMap, "map");
+        return change(f -> f.map = channelMap);
     }
 
     public AdaptOptions seed(long value) {
-        return new AdaptOptions(from, to, inits, map, value, input, channelIndependent, stats, dropsOptimizer, overwrites,
-                formatOptions, progress);
+        return change(f -> f.seed = value);
     }
 
     /** The model input to adapt, when the model has several. */
     public AdaptOptions input(String name) {
-        return new AdaptOptions(from, to, inits, map, seed, name, channelIndependent, stats, dropsOptimizer, overwrites,
-                formatOptions, progress);
+        return change(f -> f.input = name);
     }
 
     /** Declares layers whose channel behaviour the model does not say (Lambda, custom) as treating every channel alike. */
     public AdaptOptions channelIndependent(String... layers) {
-        Set<String> all = new LinkedHashSet<>(channelIndependent);
-        all.addAll(List.of(layers));
-        return new AdaptOptions(from, to, inits, map, seed, input, all, stats, dropsOptimizer, overwrites,
-                formatOptions, progress);
+        return change(f -> f.channelIndependent.addAll(List.of(layers)));
     }
 
     /** A new channel's own statistics, for the first normalising layer, in that layer's input units. */
     public AdaptOptions stats(String channel, ChannelStats values) {
-        Map<String, ChannelStats> all = new LinkedHashMap<>(stats);
-        all.put(channel, values);
-        return new AdaptOptions(from, to, inits, map, seed, input, channelIndependent, all, dropsOptimizer, overwrites,
-                formatOptions, progress);
+        return change(f -> f.stats.put(channel, values));
     }
 
     /** Removes saved optimizer state instead of adapting it. */
     public AdaptOptions dropOptimizer() {
-        return new AdaptOptions(from, to, inits, map, seed, input, channelIndependent, stats, true, overwrites,
-                formatOptions, progress);
+        return change(f -> f.dropsOptimizer = true);
     }
 
     /** Lets the output replace an existing file. */
     public AdaptOptions overwrite() {
-        return new AdaptOptions(from, to, inits, map, seed, input, channelIndependent, stats, dropsOptimizer, true,
-                formatOptions, progress);
+        return change(f -> f.overwrites = true);
     }
 
     /** Choices only some formats read; see {@link FormatOptions}. */
     public AdaptOptions formatOptions(FormatOptions choices) {
-        return new AdaptOptions(from, to, inits, map, seed, input, channelIndependent, stats, dropsOptimizer, overwrites,
-                choices, progress);
+        return change(f -> f.formatOptions = choices);
     }
 
     /** Where long steps are reported. */
     public AdaptOptions progress(ProgressListener listener) {
-        return new AdaptOptions(from, to, inits, map, seed, input, channelIndependent, stats, dropsOptimizer, overwrites,
-                formatOptions, listener);
+        return change(f -> f.progress = listener);
     }
 
     /** The same options naming the state-dict weights that read the input. */
@@ -152,9 +141,46 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
         return formatOptions(formatOptions.withTensors(names));
     }
 
-    private AdaptOptions with(ChannelLayout newTo, ChannelLayout newFrom, ChannelMap newMap) {
-        return new AdaptOptions(newFrom, newTo, inits, newMap, seed, input, channelIndependent, stats, dropsOptimizer,
-                overwrites, formatOptions, progress);
+    /** The options' values, to change one and make new options of them. */
+    private static final class Fields {
+        ChannelLayout from;
+        ChannelLayout to;
+        final List<String> inits;
+        ChannelMap map;
+        long seed;
+        String input;
+        final Set<String> channelIndependent;
+        final Map<String, ChannelStats> stats;
+        boolean dropsOptimizer;
+        boolean overwrites;
+        FormatOptions formatOptions;
+        ProgressListener progress;
+
+        Fields(AdaptOptions o) {
+            from = o.from;
+            to = o.to;
+            inits = new ArrayList<>(o.inits);
+            map = o.map;
+            seed = o.seed;
+            input = o.input;
+            channelIndependent = new LinkedHashSet<>(o.channelIndependent);
+            stats = new LinkedHashMap<>(o.stats);
+            dropsOptimizer = o.dropsOptimizer;
+            overwrites = o.overwrites;
+            formatOptions = o.formatOptions;
+            progress = o.progress;
+        }
+
+        AdaptOptions build() {
+            return new AdaptOptions(from, to, inits, map, seed, input, channelIndependent, stats, dropsOptimizer, overwrites,
+                    formatOptions, progress);
+        }
+    }
+
+    private AdaptOptions change(Consumer<Fields> edit) {
+        Fields fields = new Fields(this);
+        edit.accept(fields);
+        return fields.build();
     }
 
     /**
