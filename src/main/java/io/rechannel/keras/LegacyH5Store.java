@@ -167,7 +167,6 @@ final class LegacyH5Store extends Hdf5VariableStore {
         return OPTIMIZER;
     }
 
-
     /** Reads a string-list attribute that Keras may have split into name0, name1, ... when long. */
     List<String> chunkedStrings(String object, String name) {
         Optional<List<String>> whole = file.readStrings(object, name);

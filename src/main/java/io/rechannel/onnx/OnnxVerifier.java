@@ -5,18 +5,14 @@ import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelMap;
-import io.rechannel.core.RechannelException;
 import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
+import io.rechannel.format.ByteRanges;
 import io.rechannel.format.Verification;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.verify.Verifier;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -131,33 +127,12 @@ final class OnnxVerifier {
             return false;
         }
         if (!x.isExternal()) {
-            return sameRange(a.path(), x.span().start(), b.path(), y.span().start(), x.span().end() - x.span().start())
-                    && x.span().end() - x.span().start() == y.span().end() - y.span().start();
+            long length = x.span().end() - x.span().start();
+            return length == y.span().end() - y.span().start()
+                    && ByteRanges.same(a.path(), x.span().start(), b.path(), y.span().start(), length);
         }
         OnnxExternalData xd = OnnxExternalData.of(a, x);
         OnnxExternalData yd = OnnxExternalData.of(b, y);
-        return xd.length() == yd.length() && sameRange(xd.file(), xd.offset(), yd.file(), yd.offset(), xd.length());
+        return xd.length() == yd.length() && ByteRanges.same(xd.file(), xd.offset(), yd.file(), yd.offset(), xd.length());
     }
-
-    private static boolean sameRange(Path p, long po, Path q, long qo, long length) {
-        try (FileChannel x = FileChannel.open(p, StandardOpenOption.READ); FileChannel y = FileChannel.open(q, StandardOpenOption.READ)) {
-            ByteBuffer bx = ByteBuffer.allocate(1 << 20);
-            ByteBuffer by = ByteBuffer.allocate(1 << 20);
-            for (long done = 0; done < length; ) {
-                int n = (int) Math.min(bx.capacity(), length - done);
-                bx.clear().limit(n);
-                by.clear().limit(n);
-                x.read(bx, po + done);
-                y.read(by, qo + done);
-                if (!bx.flip().equals(by.flip())) {
-                    return false;
-                }
-                done += n;
-            }
-            return true;
-        } catch (IOException e) {
-            throw new RechannelException(RechannelException.Kind.IO, p + ": " + e.getMessage(), e);
-        }
-    }
-
 }

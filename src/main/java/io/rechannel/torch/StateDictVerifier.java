@@ -2,15 +2,11 @@ package io.rechannel.torch;
 
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
-import io.rechannel.core.RechannelException;
+import io.rechannel.format.ByteRanges;
 import io.rechannel.format.Verification;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.verify.Verifier;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -24,8 +20,6 @@ import java.util.Set;
  * are finite, and every other tensor is bit-identical.
  */
 final class StateDictVerifier {
-
-    private static final int CHUNK = 1 << 20;
 
     private final TensorStore original;
     private final TensorStore adapted;
@@ -111,26 +105,6 @@ final class StateDictVerifier {
     }
 
     private static boolean sameBytes(TensorStore.RawRange a, TensorStore.RawRange b) {
-        if (a.length() != b.length()) {
-            return false;
-        }
-        try (FileChannel x = FileChannel.open(a.file(), StandardOpenOption.READ);
-             FileChannel y = FileChannel.open(b.file(), StandardOpenOption.READ)) {
-            ByteBuffer bx = ByteBuffer.allocate(CHUNK);
-            ByteBuffer by = ByteBuffer.allocate(CHUNK);
-            for (long done = 0; done < a.length(); done += CHUNK) {
-                int n = (int) Math.min(CHUNK, a.length() - done);
-                bx.clear().limit(n);
-                by.clear().limit(n);
-                SafetensorsFile.readFully(x, bx, a.offset() + done);
-                SafetensorsFile.readFully(y, by, b.offset() + done);
-                if (!bx.flip().equals(by.flip())) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (IOException e) {
-            throw new RechannelException(RechannelException.Kind.IO, a.file() + ": cannot compare: " + e.getMessage(), e);
-        }
+        return a.length() == b.length() && ByteRanges.same(a.file(), a.offset(), b.file(), b.offset(), a.length());
     }
 }
