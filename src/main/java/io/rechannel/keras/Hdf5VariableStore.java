@@ -7,7 +7,7 @@ import io.rechannel.hdf5.DatasetBlocks;
 import io.rechannel.hdf5.Hdf5File;
 
 /** What both Keras HDF5 layouts share: variables are datasets of one file, read and replaced by path. */
-abstract class Hdf5VariableStore implements KerasWeightStore {
+abstract sealed class Hdf5VariableStore implements KerasWeightStore permits LegacyH5Store, KerasV3Store {
 
     protected final Hdf5File file;
 

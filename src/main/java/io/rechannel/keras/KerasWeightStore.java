@@ -7,7 +7,7 @@ import io.rechannel.core.Remix;
 import java.util.List;
 
 /** Where a Keras model's variables live: legacy HDF5 groups, or a Keras 3 weights file. */
-interface KerasWeightStore {
+sealed interface KerasWeightStore permits Hdf5VariableStore, PendingWrites {
 
     /** The variables of one layer, in the order Keras saved them. */
     List<KerasWeight> weightsOf(KerasLayer layer);
