@@ -157,9 +157,11 @@ final class KerasVerifier {
     private void compareUnchanged(Set<String> changed) {
         Hdf5File a = original.file();
         Hdf5File b = adapted.file();
+        // the original first: damage it carries into its copy is reported as the original's
+        List<String> before = a.datasets("/");
         Set<String> after = new HashSet<>(b.datasets("/"));
         boolean optimizerDropped = original.store().hasOptimizer() && !adapted.store().hasOptimizer();
-        for (String path : a.datasets("/")) {
+        for (String path : before) {
             if (!changed.contains(path)) {
                 verification.unchanged(path, after.contains(path),
                         optimizerDropped && path.startsWith(original.store().optimizerGroup()), () -> sameBytes(a, b, path));
