@@ -1,6 +1,7 @@
 """Writes small ONNX models for graph shapes no fixture has (Debian python3-onnx).
 
-Usage: make_onnx.py KIND OUT.onnx   (KIND: nhwc, flatten, conv1d, grouped, constant_node, transpose_conv, noconv, uint8_input)
+Usage: make_onnx.py KIND OUT.onnx   (KIND: nhwc, flatten, conv1d, grouped, constant_node, transpose_conv, noconv, uint8_input,
+                                     uint8_normalised)
 """
 import sys
 import numpy as np
@@ -70,6 +71,16 @@ elif kind == "uint8_input":
              helper.make_node("Conv", ["scaled", "W"], ["y"])]
     m = model(nodes, [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, 3, 8, 8])], [vi("y", [1, 2, 6, 6])],
               [numpy_helper.from_array(np.array(255.0, np.float32), "255"), init("W", (2, 3, 3, 3))])
+elif kind == "uint8_normalised":
+    # an image input in bytes, normalised per channel inside the model (no ONNX Runtime check is possible)
+    nodes = [helper.make_node("Cast", ["image"], ["f"], to=TensorProto.FLOAT),
+             helper.make_node("Sub", ["f", "mean"], ["centred"]),
+             helper.make_node("Div", ["centred", "std"], ["scaled"]),
+             helper.make_node("Conv", ["scaled", "W"], ["y"])]
+    m = model(nodes, [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, 3, 8, 8])], [vi("y", [1, 2, 6, 6])],
+              [numpy_helper.from_array(np.array([123.7, 116.3, 103.5], np.float32).reshape(1, 3, 1, 1), "mean"),
+               numpy_helper.from_array(np.array([58.4, 57.1, 57.4], np.float32).reshape(1, 3, 1, 1), "std"),
+               init("W", (2, 3, 3, 3))])
 elif kind == "noconv":
     nodes = [helper.make_node("Relu", ["x"], ["y"])]
     m = model(nodes, [vi("x", [1, 3, 8, 8])], [vi("y", [1, 3, 8, 8])], [])

@@ -44,7 +44,8 @@ final class ExtendCommand implements Callable<Integer> {
         if (map.to() == null) {
             throw RechannelException.usage("--to is required: the channels the new model takes (e.g. --to RGBY)");
         }
-        AdaptOptions adapt = map.toOptions(options, Specs.isSet(spec, "--drop-optimizer")).withTensors(options.tensors());
+        AdaptOptions adapt = map.toOptions(options, Specs.isSet(spec, "--drop-optimizer")).withTensors(options.tensors())
+                .progress(new ConsoleProgress());
         RunRecord.reading(model);
         ModelFormat format = ModelFormats.forFile(model);
         PrintWriter out = spec.commandLine().getOut();
@@ -64,8 +65,8 @@ final class ExtendCommand implements Callable<Integer> {
         } else {
             out.println("wrote " + result.output() + ": " + result.from() + " -> " + result.to());
             out.println("  channels: " + String.join(", ", result.rules()));
-            result.changes().forEach(change -> out.println("  " + change));
-            result.notes().forEach(note -> out.println("note: " + note));
+            result.changes().forEach(change -> out.println("  " + Flags.render(change)));
+            result.notes().forEach(note -> out.println("note: " + Flags.render(note)));
             if (result.verification() != null) {
                 VerifyCommand.print(out, result.verification());
             }

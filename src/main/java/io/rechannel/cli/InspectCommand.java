@@ -50,7 +50,7 @@ final class InspectCommand implements Callable<Integer> {
             out.println("  reads the channels: " + layer.name() + " (" + layer.type() + ") " + layer.weights()
                     + " — " + layer.detail());
         }
-        inspection.notes().forEach(note -> out.println("note: " + note));
+        inspection.notes().forEach(note -> out.println("note: " + Flags.render(note)));
         return 0;
     }
 }

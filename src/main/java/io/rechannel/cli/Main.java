@@ -103,7 +103,7 @@ public final class Main implements Runnable {
             }
             String kind = e instanceof RechannelException r ? r.kind().name().toLowerCase(Locale.ROOT) : "internal";
             int code = e instanceof RechannelException r ? r.kind().exitCode() : 1;
-            String message = e instanceof RechannelException ? AtomicOutput.withoutScratchNames(e.getMessage())
+            String message = e instanceof RechannelException ? Flags.render(AtomicOutput.withoutScratchNames(e.getMessage()))
                     : "internal error: " + e + (debug ? "" : " (run with --debug for details)");
             report(errors, json, message, kind, code);
             return code;

@@ -53,7 +53,7 @@ final class VerifyCommand implements Callable<Integer> {
                     check.weight(), check.maxAbsDifference(), check.maxRelativeDifference(), check.passed() ? "ok" : "FAILED"));
         }
         out.println("  " + result.identicalTensors() + " other tensors bit-identical");
-        result.problems().forEach(problem -> out.println("  problem: " + problem));
-        result.notes().forEach(note -> out.println("  note: " + note));
+        result.problems().forEach(problem -> out.println("  problem: " + Flags.render(problem)));
+        result.notes().forEach(note -> out.println("  note: " + Flags.render(note)));
     }
 }

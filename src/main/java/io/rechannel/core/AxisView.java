@@ -63,4 +63,14 @@ public record AxisView(long outer, int axisLength, long inner, int offset, int c
     public AxisView withCount(int newCount) {
         return new AxisView(outer, axisLength - count + newCount, inner, offset, newCount);
     }
+
+    /**
+     * The shape of a tensor so viewed, whose dimension {@code dim} holds the axis (for a dense kernel behind a
+     * flatten, folded with the positions), once the segment holds {@code newCount} channels.
+     */
+    public long[] resizedShape(long[] shape, int dim, int newCount) {
+        long[] resized = shape.clone();
+        resized[dim] = shape[dim] / axisLength * withCount(newCount).axisLength();
+        return resized;
+    }
 }

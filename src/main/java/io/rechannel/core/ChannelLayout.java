@@ -1,5 +1,6 @@
 package io.rechannel.core;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -52,7 +53,7 @@ public record ChannelLayout(List<String> names) {
         }
         if (s.matches("\\d+")) {
             // any number of digits: one past the limit stands for every larger count
-            int count = new java.math.BigInteger(s).min(java.math.BigInteger.valueOf(4097)).intValueExact();
+            int count = new BigInteger(s).min(BigInteger.valueOf(4097)).intValueExact();
             if (count < 1 || count > 4096) {
                 throw RechannelException.usage("channel count must be between 1 and 4096, got " + s);
             }

@@ -1,6 +1,7 @@
 package io.rechannel.core;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -45,7 +46,8 @@ final class ChannelMapParser {
             if (rule.contains("=")) {
                 channelRules.add(rule);
             } else if (preset != null) {
-                throw RechannelException.usage("two whole-model --init presets given: '" + preset + "' and '" + rule + "'");
+                throw RechannelException.usage("two whole-model presets given in " + OptionName.INIT + ": '" + preset
+                        + "' and '" + rule + "'");
             } else {
                 preset = rule.toLowerCase(Locale.ROOT);
             }
@@ -57,12 +59,12 @@ final class ChannelMapParser {
                 rules[j] = to.name(j) + "=" + from.name(same);
             } else {
                 if (preset == null && !anyKept) {
-                    java.util.Arrays.fill(matrix[j], 1.0 / n);
+                    Arrays.fill(matrix[j], 1.0 / n);
                     rules[j] = to.name(j) + "=" + formatRow(from, matrix[j]);
                     continue;
                 }
                 String keyword = preset == null || "timm".equals(preset) ? "mean" : preset;
-                applyKeyword(keyword, from, j, matrix, fresh, "--init " + keyword);
+                applyKeyword(keyword, from, j, matrix, fresh, OptionName.INIT + " " + keyword);
                 rules[j] = to.name(j) + "=" + keyword;
             }
         }
@@ -75,13 +77,14 @@ final class ChannelMapParser {
             String expr = rule.substring(eq + 1).trim();
             int j = to.indexOf(target);
             if (j < 0) {
-                throw RechannelException.usage("--init " + rule + ": '" + target + "' is not one of the new channels " + to);
+                throw RechannelException.usage(OptionName.INIT + " " + rule + ": '" + target
+                        + "' is not one of the new channels " + to);
             }
-            java.util.Arrays.fill(matrix[j], 0.0);
+            Arrays.fill(matrix[j], 0.0);
             fresh[j] = false;
             String keyword = expr.toLowerCase(Locale.ROOT);
             if (isKeyword(keyword)) {
-                applyKeyword(keyword, from, j, matrix, fresh, "--init " + rule);
+                applyKeyword(keyword, from, j, matrix, fresh, OptionName.INIT + " " + rule);
             } else {
                 parseCombination(expr, from, matrix[j], rule);
             }
@@ -102,8 +105,8 @@ final class ChannelMapParser {
         int m = from.size();
         switch (keyword) {
             case "0", "zero", "zeros" -> { }
-            case "mean" -> java.util.Arrays.fill(matrix[j], 1.0 / m);
-            case "sum" -> java.util.Arrays.fill(matrix[j], 1.0);
+            case "mean" -> Arrays.fill(matrix[j], 1.0 / m);
+            case "sum" -> Arrays.fill(matrix[j], 1.0);
             case "copy-last" -> matrix[j][m - 1] = 1.0;
             case "random" -> fresh[j] = true;
             default -> throw RechannelException.usage(context + ": unknown initialisation '" + keyword
@@ -116,9 +119,9 @@ final class ChannelMapParser {
         int n = to.size();
         int m = from.size();
         for (int j = 0; j < n; j++) {
-            java.util.Arrays.fill(matrix[j], 0.0);
+            Arrays.fill(matrix[j], 0.0);
             if (n == 1) {
-                java.util.Arrays.fill(matrix[j], 1.0);
+                Arrays.fill(matrix[j], 1.0);
             } else {
                 matrix[j][j % m] = (double) m / n;
             }
@@ -132,12 +135,13 @@ final class ChannelMapParser {
         boolean first = true;
         while (pos < expr.length()) {
             if (!matcher.find(pos) || matcher.start() != pos) {
-                throw RechannelException.usage("--init " + rule + ": cannot read '" + expr.substring(pos)
+                throw RechannelException.usage(OptionName.INIT + " " + rule + ": cannot read '" + expr.substring(pos)
                         + "'; write a channel name or a sum like 0.5*R+0.5*G");
             }
             String sign = matcher.group(1);
             if (!first && sign.isEmpty()) {
-                throw RechannelException.usage("--init " + rule + ": missing + or - before '" + matcher.group().trim() + "'");
+                throw RechannelException.usage(OptionName.INIT + " " + rule + ": missing + or - before '"
+                        + matcher.group().trim() + "'");
             }
             double coefficient = 1.0;
             for (int group : new int[] {2, 4}) {
@@ -151,22 +155,23 @@ final class ChannelMapParser {
             String name = matcher.group(3);
             int i = from.indexOf(name);
             if (i < 0) {
-                throw RechannelException.usage("--init " + rule + ": unknown channel '" + name
-                        + "'; the model's channels are " + from + (from.isNumbered() ? " (name them with --from)" : ""));
+                throw RechannelException.usage(OptionName.INIT + " " + rule + ": unknown channel '" + name
+                        + "'; the model's channels are " + from
+                        + (from.isNumbered() ? " (name them with " + OptionName.FROM + ")" : ""));
             }
             row[i] = finite(row[i] + coefficient, matcher.group().trim(), rule);
             pos = matcher.end();
             first = false;
         }
         if (first) {
-            throw RechannelException.usage("--init " + rule + ": empty expression");
+            throw RechannelException.usage(OptionName.INIT + " " + rule + ": empty expression");
         }
     }
 
     /** A coefficient must be a finite number: 1e400 reads as infinity, and infinity times a weight is no weight. */
     private static double finite(double value, String text, String rule) {
         if (!Double.isFinite(value)) {
-            throw RechannelException.usage("--init " + rule + ": '" + text + "' gives " + value
+            throw RechannelException.usage(OptionName.INIT + " " + rule + ": '" + text + "' gives " + value
                     + "; coefficients must be finite numbers");
         }
         return value;

@@ -1,5 +1,8 @@
 package io.rechannel.core;
 
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
 /**
  * What a re-mix makes of each new channel: new slice r = Σ_s weights[r][s] · old slice s, except
  * fresh channels (seeded Gaussian values with the old segment's mean and standard deviation).
@@ -51,10 +54,10 @@ public record Mixing(double[][] weights, boolean[] fresh, long seed) {
     }
 
     public boolean hasFresh() {
-        return java.util.stream.IntStream.range(0, fresh.length).anyMatch(r -> fresh[r]);
+        return IntStream.range(0, fresh.length).anyMatch(r -> fresh[r]);
     }
 
     private static double[][] deepCopy(double[][] m) {
-        return java.util.Arrays.stream(m).map(double[]::clone).toArray(double[][]::new);
+        return Arrays.stream(m).map(double[]::clone).toArray(double[][]::new);
     }
 }

@@ -1,5 +1,6 @@
 package io.rechannel.format;
 
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 
 import java.io.EOFException;
@@ -89,7 +90,7 @@ public final class AtomicOutput implements AutoCloseable {
             throw new RechannelException(RechannelException.Kind.IO, target + ": is a directory");
         }
         if (!force && Files.exists(absolute, LinkOption.NOFOLLOW_LINKS)) {
-            throw new RechannelException(RechannelException.Kind.IO, target + ": exists; pass --force to overwrite it");
+            throw new RechannelException(RechannelException.Kind.IO, target + ": exists (" + OptionName.OVERWRITE + " not given)");
         }
         Path dir = absolute.getParent();
         if (!Files.isDirectory(dir)) {
@@ -133,7 +134,7 @@ public final class AtomicOutput implements AutoCloseable {
      * reading and analysing the model; {@link #awaitCopy} waits for it.
      */
     public void startCopyFrom(Path source) {
-        pendingCopy = CompletableFuture.runAsync(() -> copyFrom(source));
+        pendingCopy = CompletableFuture.runAsync(Progress.carried(() -> copyFrom(source)));
     }
 
     /** Waits for the copy started by {@link #startCopyFrom}, rethrowing its failure. */
@@ -164,7 +165,7 @@ public final class AtomicOutput implements AutoCloseable {
             Path to = destination(file);
             refuseInputFile(inputs, to, to.toAbsolutePath().normalize());
             if (!force && !file.equals(staged) && Files.exists(to, LinkOption.NOFOLLOW_LINKS)) {
-                throw new RechannelException(RechannelException.Kind.IO, to + ": exists; pass --force to overwrite it");
+                throw new RechannelException(RechannelException.Kind.IO, to + ": exists (" + OptionName.OVERWRITE + " not given)");
             }
         }
         List<Path> placed = new ArrayList<>();
@@ -189,7 +190,7 @@ public final class AtomicOutput implements AutoCloseable {
             }
         } catch (FileAlreadyExistsException e) {
             throw new RechannelException(RechannelException.Kind.IO, to
-                    + ": appeared while rechannel was writing it; not replaced (pass --force to replace it)", e);
+                    + ": appeared while rechannel was writing it; not replaced (" + OptionName.OVERWRITE + " not given)", e);
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, to + ": cannot move the finished file into place: "
                     + reason(e), e);

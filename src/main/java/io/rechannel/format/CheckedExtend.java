@@ -21,16 +21,18 @@ final class CheckedExtend {
     static AdaptResult run(ModelFormat format, Path input, Path output, boolean overwrite, AdaptOptions options,
                            OutputCheck beforeCommit) {
         List<Path> inputs = new ArrayList<>(format.parts(input));
-        if (options.config() != null) {
-            inputs.add(options.config());
+        if (options.formatOptions().config() != null) {
+            inputs.add(options.formatOptions().config());
         }
-        try (AtomicOutput out = AtomicOutput.prepare(inputs, output, overwrite)) {
-            AdaptResult result = format.extend(input, out.path(), false, options);
-            beforeCommit.check(out.path());
-            out.commit();
-            return result.withOutput(output.toString());
-        } catch (RechannelException e) {
-            throw AtomicOutput.withoutScratchNames(e);
-        }
+        return Progress.reportingTo(options.progress(), () -> {
+            try (AtomicOutput out = AtomicOutput.prepare(inputs, output, overwrite)) {
+                AdaptResult result = format.extend(input, out.path(), false, options);
+                beforeCommit.check(out.path());
+                out.commit();
+                return result.withOutput(output.toString());
+            } catch (RechannelException e) {
+                throw AtomicOutput.withoutScratchNames(e);
+            }
+        });
     }
 }

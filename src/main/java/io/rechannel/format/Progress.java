@@ -1,56 +1,61 @@
 package io.rechannel.format;
 
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
+import io.rechannel.core.ProgressListener;
+
+import java.util.function.Supplier;
 
 /**
- * Progress of a long copy, shown on stderr as a bar when a person is watching (a console) and the
- * model is large enough to take a while; otherwise nothing is shown and nothing is loaded.
+ * Progress of one long step (copying a large model), reported to the {@link ProgressListener} of the run
+ * in progress on this thread: {@link #reportingTo} sets it for the length of a run (extend sets the one
+ * its options name), and work handed to another thread takes it along with {@link #carried}. Without a
+ * listener nothing is reported; the library itself never draws anything.
  */
-public interface Progress extends AutoCloseable {
+public final class Progress implements AutoCloseable {
 
-    /** Models below this size are copied in well under a second: no bar. */
-    long THRESHOLD = 1L << 30;
+    /** Reports nothing. */
+    public static final Progress NONE = new Progress(ProgressListener.Task.NONE);
 
-    Progress NONE = new Progress() {
-        @Override
-        public void advance(long bytes) {
+    private static final ThreadLocal<ProgressListener> LISTENER = ThreadLocal.withInitial(() -> ProgressListener.SILENT);
+
+    private final ProgressListener.Task task;
+
+    private Progress(ProgressListener.Task task) {
+        this.task = task;
+    }
+
+    /** The step {@code task} of {@code bytes} begins; {@link #NONE} when nobody listens. */
+    public static Progress of(String task, long bytes) {
+        ProgressListener.Task heard = LISTENER.get().started(task, bytes);
+        return heard == null || heard == ProgressListener.Task.NONE ? NONE : new Progress(heard);
+    }
+
+    /** Runs {@code work} with its steps reported to {@code listener}. */
+    public static <T> T reportingTo(ProgressListener listener, Supplier<T> work) {
+        ProgressListener before = LISTENER.get();
+        LISTENER.set(listener == null ? ProgressListener.SILENT : listener);
+        try {
+            return work.get();
+        } finally {
+            LISTENER.set(before);
         }
+    }
 
-        @Override
-        public void close() {
-        }
-    };
+    /** {@code work}, reporting to this thread's listener wherever it runs. */
+    public static Runnable carried(Runnable work) {
+        ProgressListener listener = LISTENER.get();
+        return () -> reportingTo(listener, () -> {
+            work.run();
+            return null;
+        });
+    }
 
-    void advance(long bytes);
+    /** {@code bytes} more are done. */
+    public void advance(long bytes) {
+        task.advance(bytes);
+    }
 
     @Override
-    void close();
-
-    /** A bar for copying {@code bytes}, or {@link #NONE}. */
-    static Progress of(String task, long bytes) {
-        if (bytes < THRESHOLD || System.console() == null || Boolean.getBoolean("rechannel.quiet")) {
-            return NONE;
-        }
-        ProgressBar bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(bytes >> 20).setUnit(" MB", 1)
-                .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
-                .showSpeed().build();
-        return new Progress() {
-            private long pending;
-
-            @Override
-            public synchronized void advance(long done) {
-                pending += done;
-                bar.stepBy(pending >> 20);
-                pending &= (1 << 20) - 1;
-            }
-
-            @Override
-            public void close() {
-                bar.close();
-            }
-        };
+    public void close() {
+        task.close();
     }
 }

@@ -1,5 +1,8 @@
 package io.rechannel.format;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import io.rechannel.core.ChannelMap;
+
 import java.util.List;
 
 /**
@@ -9,9 +12,16 @@ import java.util.List;
  * @param identicalTensors how many stored tensors outside the adapted layers were compared and found bit-identical
  * @param problems         every difference found; empty when the adaptation is exact
  * @param notes            what was not checked, and why
+ * @param map              the channel map checked against (given, or recovered from the weights); null when none could be
  */
 public record VerifyResult(String original, String adapted, String from, String to, List<String> rules,
-                           List<LayerCheck> layers, long identicalTensors, List<String> problems, List<String> notes) {
+                           List<LayerCheck> layers, long identicalTensors, List<String> problems, List<String> notes,
+                           @JsonIgnore ChannelMap map) {
+
+    public VerifyResult(String original, String adapted, String from, String to, List<String> rules,
+                        List<LayerCheck> layers, long identicalTensors, List<String> problems, List<String> notes) {
+        this(original, adapted, from, to, rules, layers, identicalTensors, problems, notes, null);
+    }
 
     public VerifyResult(String original, String adapted, String from, String to, List<String> rules,
                         List<LayerCheck> layers, long identicalTensors, List<String> problems) {
@@ -22,7 +32,7 @@ public record VerifyResult(String original, String adapted, String from, String 
     public VerifyResult withAdapted(String name) {
         return new VerifyResult(original, name, from, to, rules, layers, identicalTensors,
                 problems.stream().map(AtomicOutput::withoutScratchNames).toList(),
-                notes.stream().map(AtomicOutput::withoutScratchNames).toList());
+                notes.stream().map(AtomicOutput::withoutScratchNames).toList(), map);
     }
 
     public boolean passed() {
@@ -31,6 +41,10 @@ public record VerifyResult(String original, String adapted, String from, String 
 
     public double maxAbsDifference() {
         return layers.stream().mapToDouble(LayerCheck::maxAbsDifference).max().orElse(0);
+    }
+
+    public double maxRelativeDifference() {
+        return layers.stream().mapToDouble(LayerCheck::maxRelativeDifference).max().orElse(0);
     }
 
     /** One adapted weight: largest difference of any kernel tap between adapted and original on mapped input. */

@@ -1,16 +1,18 @@
 package io.rechannel.graph;
 
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /**
  * Follows one input through a model to every layer that depends on its channels. The walk passes
@@ -61,7 +63,7 @@ public final class ChannelAnalysis {
         }
         if (inputs.size() > 1) {
             throw RechannelException.usage(source + ": the model has " + inputs.size() + " inputs "
-                    + inputs.stream().map(Node::id).toList() + "; choose one with --input");
+                    + inputs.stream().map(Node::id).toList() + "; choose one with " + OptionName.INPUT);
         }
         return inputs.get(0);
     }
@@ -111,7 +113,7 @@ public final class ChannelAnalysis {
             throw new RechannelException(RechannelException.Kind.AMBIGUOUS_CHANNELS, source + ": "
                     + String.join(", ", opaque) + " between input '" + input.id()
                     + "' and the first convolution: rechannel cannot read its channel behaviour from the model."
-                    + " If it treats every channel alike (e.g. x/255 - 0.5), pass --channel-independent "
+                    + " If it treats every channel alike (e.g. x/255 - 0.5), use " + OptionName.CHANNEL_INDEPENDENT + " "
                     + opaque.get(0).replaceAll(" .*", "").replace("'", ""));
         }
         if (!waiting.isEmpty()) {
@@ -126,7 +128,7 @@ public final class ChannelAnalysis {
         ChannelAxis axis = inputAxis != null ? inputAxis : defaultAxis;
         // tensors no layer spoke for (the input itself, padding, ...) lie before any transpose: the input's axis
         carried.replaceAll((id, segment) -> segment.axis() == null ? segment.withAxis(axis) : segment);
-        java.util.function.UnaryOperator<Consumer> resolve = c -> c.segment().axis() == null
+        UnaryOperator<Consumer> resolve = c -> c.segment().axis() == null
                 ? new Consumer(c.node(), c.position(), c.segment().withAxis(axis)) : c;
         consumers.replaceAll(resolve);
         constants.replaceAll(resolve);

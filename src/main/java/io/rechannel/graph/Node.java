@@ -1,5 +1,7 @@
 package io.rechannel.graph;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 
@@ -26,8 +28,8 @@ public record Node(String id, String type, NodeRole role, List<String> inputs, L
 
     public Node {
         inputs = List.copyOf(inputs);
-        inputShapes = inputShapes == null ? java.util.Collections.nCopies(inputs.size(), null)
-                : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(inputShapes));
+        inputShapes = inputShapes == null ? Collections.nCopies(inputs.size(), null)
+                : Collections.unmodifiableList(new ArrayList<>(inputShapes));
     }
 
     public static Node input(String id, long[] shape, ChannelAxis channelAxis) {
@@ -42,7 +44,7 @@ public record Node(String id, String type, NodeRole role, List<String> inputs, L
 
     // An input node has no inputs; its own shape is kept as its single "input shape".
     private Node withOutputShape(long[] shape) {
-        return new Node(id, type, role, inputs, java.util.Collections.singletonList(shape), channelAxis, concatAxis, refusal,
+        return new Node(id, type, role, inputs, Collections.singletonList(shape), channelAxis, concatAxis, refusal,
                 permutation);
     }
 

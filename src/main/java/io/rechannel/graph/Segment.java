@@ -50,6 +50,26 @@ public record Segment(ChannelAxis axis, List<Integer> offsets, int total, boolea
         return oldTotal + (long) slices() * (newChannels - channels);
     }
 
+    /**
+     * Where a recorded shape of {@code rank} (batch axis first) holds this segment's channels: the last entry
+     * for a flattened tensor, else the entry of the segment's axis ({@code fallback} while none is known).
+     */
+    public int shapeIndex(int rank, ChannelAxis fallback) {
+        return flattened ? rank - 1 : (axis == null ? fallback : axis).index(rank);
+    }
+
+    /**
+     * A recorded shape's entry at {@link #shapeIndex} once each slice holds {@code newChannels} instead of
+     * {@code channels}: the channel count, or for a flattened tensor the feature count (positions × channels).
+     */
+    public long resizedEntry(long old, int channels, int newChannels) {
+        if (!flattened) {
+            return resized(old, channels, newChannels);
+        }
+        int channelTotal = total > 0 ? total : channels;
+        return old / channelTotal * resized(channelTotal, channels, newChannels);
+    }
+
     /** The channels of each slice, for messages: {@code 0..2} or {@code 4..6, 10..12}. */
     public String describe(int channels) {
         return String.join(", ", offsets.stream().map(o -> o + ".." + (o + channels - 1)).toList());

@@ -1,5 +1,7 @@
 package io.rechannel.hdf5;
 
+import io.rechannel.core.Shapes;
+
 import java.util.Arrays;
 
 /**
@@ -18,7 +20,7 @@ public record DatasetInfo(long[] shape, int typeClass, int typeSize, long[] chun
                           long storageBytes, boolean variableLength) {
 
     public long elementCount() {
-        return io.rechannel.core.Shapes.count(shape);
+        return Shapes.count(shape);
     }
 
     /** The size of its values in memory (the shape's size was checked not to overflow). */

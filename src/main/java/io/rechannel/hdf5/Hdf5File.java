@@ -1,5 +1,6 @@
 package io.rechannel.hdf5;
 
+import io.rechannel.core.Hyperslab;
 import io.rechannel.core.RechannelException;
 import org.bytedeco.hdf5.H5G_info_t;
 import org.bytedeco.hdf5.H5O_info2_t;
@@ -15,8 +16,8 @@ import java.util.Deque;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import java.util.Optional;
+import java.util.Set;
 
 import static org.bytedeco.hdf5.global.hdf5.*;
 
@@ -28,19 +29,18 @@ import static org.bytedeco.hdf5.global.hdf5.*;
  */
 public final class Hdf5File implements AutoCloseable {
 
-    static {
-        Hdf5Library.await();
-    }
-
     private final Path path;
     private final String label;
     private long fileId;
     private final LinkCheck links;
     private StoredValues storedValues;
 
-    /** Loads the native library now (or waits for {@link Hdf5Library#loadInBackground}'s thread loading it). */
+    /**
+     * Loads the native library now, or waits for {@link Hdf5Library#loadInBackground}'s thread loading it; every
+     * way into the library ({@link #open}) does this first, so that merely loading this class loads nothing native.
+     */
     public static void preload() {
-        // the static initialiser above does the work
+        Hdf5Library.await();
     }
 
     private Hdf5File(Path path, String label, long fileId) {
@@ -66,6 +66,7 @@ public final class Hdf5File implements AutoCloseable {
         if (!Files.isReadable(path)) {
             throw new RechannelException(RechannelException.Kind.IO, label + ": not readable");
         }
+        preload();
         String name = path.toAbsolutePath().toString();
         if (H5Fis_accessible(name, H5P_DEFAULT) <= 0) {
             throw RechannelException.malformed(label + ": not an HDF5 file (or a damaged or truncated one)");
@@ -303,7 +304,7 @@ public final class Hdf5File implements AutoCloseable {
      */
     public void replaceDataset(String datasetPath, long[] newShape, double[] values) {
         try (DatasetBlocks.Replacement replacement = DatasetBlocks.Replacement.begin(this, datasetPath, newShape)) {
-            replacement.write(io.rechannel.core.Hyperslab.whole(newShape), values);
+            replacement.write(Hyperslab.whole(newShape), values);
             replacement.commit();
         }
     }

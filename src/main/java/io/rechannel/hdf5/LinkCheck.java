@@ -2,6 +2,7 @@ package io.rechannel.hdf5;
 
 import io.rechannel.core.RechannelException;
 import org.bytedeco.hdf5.H5L_info2_t;
+import org.bytedeco.javacpp.BytePointer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
@@ -89,7 +90,7 @@ final class LinkCheck {
             return new String[] {"?", "?"};
         }
         byte[] buffer = new byte[(int) size];
-        try (org.bytedeco.javacpp.BytePointer pointer = new org.bytedeco.javacpp.BytePointer(size)) {
+        try (BytePointer pointer = new BytePointer(size)) {
             if (H5Lget_val(fileId, at, pointer, size, H5P_DEFAULT) < 0) {
                 return new String[] {"?", "?"};
             }

@@ -7,7 +7,7 @@ import io.rechannel.hdf5.DatasetBlocks;
 import io.rechannel.hdf5.Hdf5File;
 
 /** What both Keras HDF5 layouts share: variables are datasets of one file, read and replaced by path. */
-abstract class Hdf5VariableStore implements KerasWeightStore {
+abstract sealed class Hdf5VariableStore implements KerasWeightStore permits LegacyH5Store, KerasV3Store {
 
     protected final Hdf5File file;
 
@@ -33,6 +33,18 @@ abstract class Hdf5VariableStore implements KerasWeightStore {
     @Override
     public void replace(KerasWeight weight, long[] newShape, double[] values) {
         file.replaceDataset(weight.path(), newShape, values);
+    }
+
+    @Override
+    public boolean hasOptimizer() {
+        return file.isGroup(optimizerGroup());
+    }
+
+    @Override
+    public void dropOptimizer() {
+        if (hasOptimizer()) {
+            file.delete(optimizerGroup());
+        }
     }
 
     @Override

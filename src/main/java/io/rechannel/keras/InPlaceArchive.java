@@ -2,6 +2,7 @@ package io.rechannel.keras;
 
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.ByteRanges;
+import io.rechannel.format.Progress;
 import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
 
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
@@ -91,7 +93,7 @@ final class InPlaceArchive {
     void placeWeights(Path work, Path output) {
         try (FileChannel in = FileChannel.open(input, StandardOpenOption.READ);
              FileChannel out = FileChannel.open(work, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            try (io.rechannel.format.Progress progress = io.rechannel.format.Progress.of("copying weights",
+            try (Progress progress = Progress.of("copying weights",
                     weights.getCompressedSize())) {
                 ByteRanges.copy(in, weights.getDataOffset(), weights.getCompressedSize(), out, weightsOffset, progress);
             }
@@ -123,7 +125,7 @@ final class InPlaceArchive {
             }
             byte[] paddedConfig = new byte[(int) (config.length + padding)];
             System.arraycopy(config, 0, paddedConfig, 0, config.length);
-            java.util.Arrays.fill(paddedConfig, config.length, paddedConfig.length, (byte) ' ');
+            Arrays.fill(paddedConfig, config.length, paddedConfig.length, (byte) ' ');
             CRC32 configCrc = new CRC32();
             configCrc.update(paddedConfig);
             long weightsCrc = CheckedEntry.crc(out, weightsOffset, weightsSize);

@@ -5,50 +5,65 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelMap;
-import io.rechannel.core.ChannelMixer;
-import io.rechannel.core.ChannelStats;
 import io.rechannel.core.ElementType;
 import io.rechannel.core.Mixing;
+import io.rechannel.core.PerChannelConstants;
 import io.rechannel.core.RechannelException;
 import io.rechannel.core.Remix;
 import io.rechannel.core.TensorLayout;
+import io.rechannel.format.TensorChange;
 import io.rechannel.graph.ChannelAxis;
+import io.rechannel.graph.ModelGraph;
 import io.rechannel.graph.Segment;
 
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
  * Applies a channel map to a planned Keras model: mixes the consumers' kernels, re-indexes per-channel
  * constants and optimizer state, and updates every channel count the config records. The model
  * config is edited in place ({@link KerasModelGraph#root()}); the caller writes it back.
  */
-public final class KerasAdapter {
-
-    private static final Set<String> NORMALISING = Set.of("Normalization", "BatchNormalization");
+final class KerasAdapter {
 
     private final KerasPlan plan;
     private final ChannelMap map;
     private final AdaptOptions options;
     private final String source;
-    private final List<String> changes = new ArrayList<>();
+    private final List<TensorChange> tensorChanges = new ArrayList<>();
+    private final List<String> configChanges = new ArrayList<>();
     private int resized;
-    private final Set<ArrayNode> resizedShapes = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    private final Set<ArrayNode> resizedShapes = Collections.newSetFromMap(new IdentityHashMap<>());
 
-    public KerasAdapter(KerasPlan plan, ChannelMap map, AdaptOptions options, String source) {
+    KerasAdapter(KerasPlan plan, ChannelMap map, AdaptOptions options, String source) {
         this.plan = plan;
         this.map = map;
         this.options = options;
         this.source = source;
-        checkStatsTarget();
+        List<PerChannelConstants.Target> targets = Stream.concat(
+                plan.constants().stream().filter(c -> c.statistic() != null)
+                        .map(c -> new PerChannelConstants.Target("'" + c.layer().path() + "'", c.statistic(),
+                                c.consumer().segment().slices())),
+                plan.configLists().stream().filter(c -> c.statistic() != null)
+                        .map(c -> new PerChannelConstants.Target("'" + c.layer().path() + "'", c.statistic(),
+                                c.consumer().segment().slices()))).toList();
+        PerChannelConstants.checkStatsTargets(options.stats(), targets, source, plan.dependency().input(),
+                "Normalization or BatchNormalization layer");
     }
 
-    /** One line per change made so far. */
-    public List<String> changes() {
-        return List.copyOf(changes);
+    /** Every variable changed so far, with its shapes. */
+    List<TensorChange> tensorChanges() {
+        return List.copyOf(tensorChanges);
+    }
+
+    /** One line per change of the config made so far. */
+    List<String> configChanges() {
+        return List.copyOf(configChanges);
     }
 
     /**
@@ -56,7 +71,7 @@ public final class KerasAdapter {
      * (their size does not matter); per-channel constants, a few values each, in memory. Every value
      * read must be finite and every value written must fit the variable's element type.
      */
-    public void adaptWeights(KerasWeightStore store) {
+    void adaptWeights(KerasWeightStore store) {
         for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
             long seed = map.seed() ^ mixed.weight().path().hashCode();
             ChannelMap sliced = mixed.consumer().segment().map(map);
@@ -69,45 +84,36 @@ public final class KerasAdapter {
                 }
                 used = mixed.mixing() == KerasPlan.Mixing.PATTERN ? map.support() : map;
             }
-            remix(store, mixed, mixed.weight(), Mixing.kernel(used, seed), "mixed");
-            if (!options.dropOptimizer()) {
+            remix(store, mixed, mixed.weight(), Mixing.kernel(used, seed), TensorChange.Kind.MIXED);
+            if (!options.dropsOptimizer()) {
                 for (KerasWeight slot : store.optimizerSlots(mixed.weight())) {
-                    remix(store, mixed, slot, Mixing.state(sliced), "optimizer state");
+                    remix(store, mixed, slot, Mixing.state(sliced), TensorChange.Kind.OPTIMIZER_STATE);
                 }
             }
         }
         for (KerasPlan.ViewedWeight constant : plan.constants()) {
             ChannelMap sliced = constant.consumer().segment().map(map);
-            String where = source + ": " + constant.weight().path();
-            ElementType type = store.elementType(constant.weight());
-            double[] old = store.read(constant.weight());
-            ChannelMixer.checkSource(old, type, where);
-            double[] values = ChannelMixer.remapConstants(old, constant.view(), sliced);
-            if (isStatsLayer(constant.layer())) {
-                applyStats(values, constant.view().withCount(map.newCount()), constant.weight().name());
-            }
-            ChannelMixer.checkResult(values, type, where);
+            double[] values = PerChannelConstants.adapt(store.read(constant.weight()), constant.view(), sliced,
+                    constant.statistic(), options.stats(), store.elementType(constant.weight()),
+                    source + ": " + constant.weight().path());
             long[] newShape = constant.weight().shape().length == 0 ? new long[0] : constant.newShape(sliced.newCount());
             store.replace(constant.weight(), newShape, values);
-            recordChange(constant.weight(), newShape, "per-channel constants");
+            tensorChanges.add(TensorChange.of(constant.weight().path(), constant.weight().shape(), newShape,
+                    TensorChange.Kind.CONSTANTS));
         }
     }
 
     /** Re-mixes {@code weight} (a kernel, or one of its optimizer slots) laid out as {@code viewed}'s kernel. */
-    private void remix(KerasWeightStore store, KerasPlan.ViewedWeight viewed, KerasWeight weight, Mixing mixing, String what) {
+    private void remix(KerasWeightStore store, KerasPlan.ViewedWeight viewed, KerasWeight weight, Mixing mixing,
+                       TensorChange.Kind kind) {
         TensorLayout layout = TensorLayout.of(weight.shape(), viewed.view(), viewed.dim());
         Remix remix = new Remix(source + ": " + weight.path(), layout, mixing);
         store.replace(weight, remix);
-        recordChange(weight, remix.newShape(), what);
-    }
-
-    private void recordChange(KerasWeight weight, long[] newShape, String what) {
-        changes.add(weight.path() + " " + Arrays.toString(weight.shape()) + " -> " + Arrays.toString(newShape)
-                + " (" + what + ")");
+        tensorChanges.add(TensorChange.of(weight.path(), weight.shape(), remix.newShape(), kind));
     }
 
     /** Updates the model config: input shapes, recorded tensor shapes, per-channel config lists. */
-    public void adaptConfig() {
+    void adaptConfig() {
         KerasModelGraph model = plan.model();
         Map<String, Segment> carried = plan.dependency().tensors();
         for (Map.Entry<String, Segment> entry : carried.entrySet()) {
@@ -142,20 +148,16 @@ public final class KerasAdapter {
             }
             Segment segment = list.consumer().segment();
             AxisView view = new AxisView(1, old.length, 1, segment.offset(), segment.span(plan.channels()));
-            String where = source + ": config of layer '" + list.layer().path() + "' " + list.key();
-            ChannelMixer.checkSource(old, ElementType.FLOAT64, where);
-            double[] values = ChannelMixer.remapConstants(old, view, segment.map(map));
-            if (isStatsLayer(list.layer())) {
-                applyStats(values, view.withCount(map.newCount()), list.key());
-            }
-            ChannelMixer.checkResult(values, ElementType.FLOAT64, where);
+            double[] values = PerChannelConstants.adapt(old, view, segment.map(map), list.statistic(), options.stats(),
+                    ElementType.FLOAT64, source + ": config of layer '" + list.layer().path() + "' " + list.key());
             array.removeAll();
             for (double v : values) {
                 array.add(v);
             }
-            changes.add("config " + list.layer().path() + "." + list.key() + ": " + old.length + " -> " + values.length + " values");
+            configChanges.add("config " + list.layer().path() + "." + list.key() + ": " + old.length + " -> "
+                    + values.length + " values");
         }
-        changes.add("config: " + resized + " recorded channel counts updated");
+        configChanges.add("config: " + resized + " recorded channel counts updated");
     }
 
     /**
@@ -196,7 +198,7 @@ public final class KerasAdapter {
             }
             return segments;
         }
-        io.rechannel.graph.ModelGraph graph = plan.model().graph();
+        ModelGraph graph = plan.model().graph();
         if (graph.nodes().stream().noneMatch(n -> n.id().equals(layer.path()))) {
             return segments;
         }
@@ -210,9 +212,7 @@ public final class KerasAdapter {
         if (node.isArray()) {
             node.forEach(item -> visitTensors(scope, item, carried, where));
         } else if (node.isObject() && "__keras_tensor__".equals(node.path("class_name").asText())) {
-            JsonNode history = node.path("config").path("keras_history");
-            int call = history.size() > 1 ? history.get(1).asInt(0) : 0;
-            String id = scope + history.path(0).asText() + (call > 0 ? "#" + call : "");
+            String id = KerasModelGraph.tensorId(scope, node.path("config").path("keras_history"));
             Segment segment = carried.get(id);
             if (segment != null && node.path("config").get("shape") instanceof ArrayNode shape) {
                 resize(shape, segment, where);
@@ -225,21 +225,13 @@ public final class KerasAdapter {
         if (shape.isEmpty() || !resizedShapes.add(shape)) {
             return;
         }
-        int rank = shape.size();
-        ChannelAxis axis = segment.axis() == null ? ChannelAxis.LAST : segment.axis();
-        int index = segment.flattened() ? rank - 1 : axis.index(rank);
+        int index = segment.shapeIndex(shape.size(), ChannelAxis.LAST);
         JsonNode value = shape.get(index);
         if (!value.isNumber()) {
             return;
         }
         long old = value.asLong();
-        long updated;
-        if (segment.flattened()) {
-            int total = segment.total() > 0 ? segment.total() : plan.channels();
-            updated = old / total * segment.resized(total, plan.channels(), map.newCount());
-        } else {
-            updated = segment.resized(old, plan.channels(), map.newCount());
-        }
+        long updated = segment.resizedEntry(old, plan.channels(), map.newCount());
         if (updated < 1) {
             throw RechannelException.malformed(source + ": " + where + " records " + old
                     + " channels, fewer than the input's " + plan.channels());
@@ -248,46 +240,4 @@ public final class KerasAdapter {
         resized++;
     }
 
-    private boolean isStatsLayer(KerasLayer layer) {
-        KerasLayer first = firstNormalising();
-        return first != null && first.path().equals(layer.path()) && !options.stats().isEmpty();
-    }
-
-    private KerasLayer firstNormalising() {
-        return plan.dependency().constants().stream()
-                .map(c -> plan.model().layer(c.node().id()))
-                .filter(l -> NORMALISING.contains(l.className()))
-                .findFirst().orElse(null);
-    }
-
-    private void checkStatsTarget() {
-        if (options.stats().isEmpty()) {
-            return;
-        }
-        KerasLayer first = firstNormalising();
-        if (first == null) {
-            throw RechannelException.usage(source + ": --stats given but no Normalization or BatchNormalization"
-                    + " layer sits between input '" + plan.dependency().input() + "' and the adapted layers");
-        }
-        if (plan.dependency().constants().stream().anyMatch(c -> c.node().id().equals(first.path()) && c.segment().slices() > 1)) {
-            throw RechannelException.usage(source + ": --stats given but '" + first.path() + "', the first normalising"
-                    + " layer, reads the input's channels more than once (behind a concatenation); rechannel sets --stats"
-                    + " only where it reads them once");
-        }
-    }
-
-    /** Writes the user's mean / variance for the named new channels into a normalising layer's constants. */
-    private void applyStats(double[] values, AxisView view, String key) {
-        for (Map.Entry<String, ChannelStats> entry : options.stats().entrySet()) {
-            int j = map.to().indexOf(entry.getKey());
-            double value = switch (key) {
-                case "mean", "moving_mean" -> entry.getValue().mean();
-                case "variance", "moving_variance" -> entry.getValue().std() * entry.getValue().std();
-                default -> Double.NaN;
-            };
-            if (!Double.isNaN(value)) {
-                view.fillChannel(values, j, value);
-            }
-        }
-    }
 }

@@ -2,6 +2,7 @@ package io.rechannel.keras;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rechannel.core.RechannelException;
+import io.rechannel.format.ByteRanges;
 import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
 import org.apache.commons.compress.archivers.zip.ZipArchiveOutputStream;
 import org.apache.commons.compress.archivers.zip.ZipFile;
@@ -12,6 +13,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -186,13 +188,13 @@ final class KerasArchive implements AutoCloseable {
                         throw RechannelException.malformed(label(name) + ": its data runs past the end of the archive"
                                 + " (truncated or damaged)");
                     }
-                    io.rechannel.format.ByteRanges.copy(in, entry.getDataOffset(), entry.getSize(), out, 0);
+                    ByteRanges.copy(in, entry.getDataOffset(), entry.getSize(), out, 0);
                 }
                 out.truncate(entry.getSize());
                 CheckedEntry.checkCrc(out, 0, entry, label(name));
             } else {
                 try (InputStream in = new CheckedEntry(zip.getInputStream(entry), entry, label(name), Long.MAX_VALUE)) {
-                    out.truncate(in.transferTo(java.nio.channels.Channels.newOutputStream(out)));
+                    out.truncate(in.transferTo(Channels.newOutputStream(out)));
                 }
             }
         } catch (IOException e) {

@@ -2,12 +2,14 @@ package io.rechannel.keras;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
 import io.rechannel.format.TensorStore;
+import io.rechannel.format.Progress;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.Hdf5File;
 import io.rechannel.hdf5.Hdf5Library;
@@ -16,7 +18,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -111,12 +112,13 @@ public final class KerasArchiveFormat implements ModelFormat {
 
     /** --layer and --config stand in for a missing config; an archive has its own. */
     private static void refuseWeightsOptions(AdaptOptions options, String source) {
-        if (options.layer() != null) {
-            throw RechannelException.usage(source + ": --layer applies only to weights files without a model config;"
+        if (options.formatOptions().layer() != null) {
+            throw RechannelException.usage(source + ": " + OptionName.LAYER
+                    + " applies only to weights files without a model config;"
                     + " this archive has its config");
         }
-        if (options.config() != null) {
-            throw RechannelException.usage(source + ": --config applies only to Keras 3 .weights.h5 files;"
+        if (options.formatOptions().config() != null) {
+            throw RechannelException.usage(source + ": " + OptionName.CONFIG + " applies only to Keras 3 .weights.h5 files;"
                     + " this archive has its own config");
         }
     }
@@ -170,7 +172,7 @@ public final class KerasArchiveFormat implements ModelFormat {
 
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
-        options.refuseUnused(file.toString(), description(), Set.of("--layer", "--config"));
+        options.refuseUnused(file.toString(), description(), Set.of(OptionName.LAYER, OptionName.CONFIG));
         try (Opened opened = new Opened(file, Path.of(System.getProperty("java.io.tmpdir")), false, options)) {
             return new KerasInspector(opened.model, file.toString(), name()).inspect(options);
         }
@@ -178,7 +180,7 @@ public final class KerasArchiveFormat implements ModelFormat {
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
-        options.refuseUnused(input.toString(), description(), Set.of("--layer", "--config"));
+        options.refuseUnused(input.toString(), description(), Set.of(OptionName.LAYER, OptionName.CONFIG));
         try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
             InPlaceArchive inPlace;
             try (KerasArchive archive = KerasArchive.open(input)) {
@@ -205,7 +207,7 @@ public final class KerasArchiveFormat implements ModelFormat {
     private static AdaptResult extendInPlace(KerasArchive archive, InPlaceArchive inPlace, Path work, Path output,
                                              AdaptOptions options) {
         String source = archive.path().toString();
-        var copy = CompletableFuture.runAsync(() -> inPlace.placeWeights(work, output));
+        var copy = CompletableFuture.runAsync(Progress.carried(() -> inPlace.placeWeights(work, output)));
         ObjectNode config;
         String version;
         try {
@@ -219,9 +221,6 @@ public final class KerasArchiveFormat implements ModelFormat {
         try (Hdf5File h5 = Hdf5File.open(work, true, archive.label(KerasArchive.WEIGHTS))) {
             KerasV3Model model = KerasV3Model.withConfig(h5, config, version, source);
             computed = KerasExtension.compute(model, model.store(), options, source, output.toString());
-            if (options.dropOptimizer() && h5.isGroup("/optimizer")) {
-                h5.delete("/optimizer");
-            }
         }
         return inPlace.finish(work, output, computed.config().getBytes(StandardCharsets.UTF_8)) ? computed.result() : null;
     }
@@ -234,15 +233,12 @@ public final class KerasArchiveFormat implements ModelFormat {
         try (Opened opened = new Opened(input, dir, true, options)) {
             KerasExtension.Computed computed = KerasExtension.compute(opened.model, opened.model.store(), options,
                     source, output.toString());
-            if (options.dropOptimizer() && opened.h5.isGroup("/optimizer")) {
-                opened.h5.delete("/optimizer");
-            }
             opened.finishWeights();
             config = scratchFile(dir, output.getFileName() + ".config.json.");
             Files.writeString(config, computed.config(), StandardCharsets.UTF_8);
             List<String> recoded = opened.archive.writeCopy(work, output,
                     Map.of(KerasArchive.CONFIG, config, KerasArchive.WEIGHTS, opened.weights));
-            return withNotes(computed.result(), recoded);
+            return computed.result().withNotes(recoded);
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, output + ": " + e.getMessage(), e);
         } finally {
@@ -250,19 +246,9 @@ public final class KerasArchiveFormat implements ModelFormat {
         }
     }
 
-    private static AdaptResult withNotes(AdaptResult result, List<String> extra) {
-        if (extra.isEmpty()) {
-            return result;
-        }
-        List<String> notes = new ArrayList<>(result.notes());
-        notes.addAll(extra);
-        return new AdaptResult(result.input(), result.output(), result.from(), result.to(), result.rules(),
-                result.changes(), notes, result.verification());
-    }
-
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
-        options.refuseUnused(original.toString(), description(), Set.of("--layer", "--config"));
+        options.refuseUnused(original.toString(), description(), Set.of(OptionName.LAYER, OptionName.CONFIG));
         Path scratch = Path.of(System.getProperty("java.io.tmpdir"));
         try (Opened before = new Opened(original, scratch, false, options);
              Opened after = new Opened(adapted, scratch, false, options)) {

@@ -2,6 +2,7 @@ package io.rechannel.keras;
 
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 
@@ -20,21 +21,19 @@ final class KerasExtension {
 
     /**
      * Plans and applies the adaptation: variables are replaced through {@code target} (the model's own
-     * store, or one that defers the writes), and the config is edited in memory and returned as text.
+     * store, or one that defers the writes), optimizer state is adapted or dropped there, and the config is
+     * edited in memory and returned as text.
      */
     static Computed compute(KerasModelView model, KerasWeightStore target, AdaptOptions options, String source,
                             String output) {
         KerasPlan plan = KerasPlanner.of(model, source).plan(options);
-        ChannelMap map = options.channelMap(plan.channels(), source);
-        if (map.isIdentity()) {
-            throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
-        }
-        if (!options.dropOptimizer() && model.store() instanceof LegacyH5Store legacy) {
+        ChannelMap map = options.changingMap(plan.channels(), source);
+        if (!options.dropsOptimizer() && model.store() instanceof LegacyH5Store legacy) {
             for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
                 if (legacy.optimizerSlots(mixed.weight()).isEmpty() && !legacy.anonymousOptimizerSlots(mixed.weight()).isEmpty()) {
                     throw RechannelException.unsupported(source + ": the optimizer state does not say which variable each"
                             + " slot belongs to, so the slots of '" + mixed.layer().path() + "' cannot be found;"
-                            + " pass --drop-optimizer to remove the optimizer state");
+                            + " " + OptionName.DROP_OPTIMIZER + " removes the optimizer state instead");
                 }
             }
         }
@@ -47,14 +46,13 @@ final class KerasExtension {
             config = KerasJson.write(model.graph().root());
         } else {
             notes.add("no model config: '" + plan.mixed().get(0).layer().name() + "' was taken as the layer reading"
-                    + " the input (choose with --layer, or give the config with --config)");
+                    + " the input (choose it with " + OptionName.LAYER + ", or give the config with " + OptionName.CONFIG + ")");
         }
-        List<String> changes = new ArrayList<>(adapter.changes());
-        if (options.dropOptimizer() && model.store().hasOptimizer()) {
-            changes.add("optimizer state removed (--drop-optimizer)");
+        List<String> changes = new ArrayList<>(adapter.configChanges());
+        if (options.dropsOptimizer() && model.store().hasOptimizer()) {
+            target.dropOptimizer();
+            changes.add(AdaptResult.OPTIMIZER_REMOVED);
         }
-        AdaptResult result = new AdaptResult(source, output, map.from().toString(), map.to().toString(), map.rules(),
-                changes, notes, null);
-        return new Computed(result, config);
+        return new Computed(AdaptResult.of(source, output, map, adapter.tensorChanges(), changes, notes), config);
     }
 }

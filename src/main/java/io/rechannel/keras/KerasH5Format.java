@@ -1,6 +1,7 @@
 package io.rechannel.keras;
 
 import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
@@ -57,7 +58,7 @@ public final class KerasH5Format implements ModelFormat {
 
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
-        options.refuseUnused(file.toString(), description(), Set.of("--layer", "--config"));
+        options.refuseUnused(file.toString(), description(), Set.of(OptionName.LAYER, OptionName.CONFIG));
         try (Hdf5File h5 = Hdf5File.open(file, false)) {
             return new KerasInspector(open(h5, file.toString(), options), file.toString(), name()).inspect(options);
         }
@@ -66,26 +67,26 @@ public final class KerasH5Format implements ModelFormat {
     /** A legacy model or weights file, or a Keras 3 weights file (with --config or --layer). */
     static KerasModelView open(Hdf5File h5, String source, AdaptOptions options) {
         if (KerasV3Model.isV3Weights(h5)) {
-            if (options.config() != null && options.layer() != null) {
-                throw RechannelException.usage(source + ": give either --config or --layer, not both: --layer names the"
-                        + " layer only when the model config is missing");
+            if (options.formatOptions().config() != null && options.formatOptions().layer() != null) {
+                throw RechannelException.usage(source + ": give either " + OptionName.CONFIG + " or " + OptionName.LAYER
+                        + ", not both: " + OptionName.LAYER + " names the layer only when the model config is missing");
             }
-            return KerasV3Model.weightsOnly(h5, options.config(), options.layer(), source);
+            return KerasV3Model.weightsOnly(h5, options.formatOptions().config(), options.formatOptions().layer(), source);
         }
-        if (options.config() != null) {
-            throw RechannelException.usage(source + ": --config applies only to Keras 3 .weights.h5 files; this is a"
+        if (options.formatOptions().config() != null) {
+            throw RechannelException.usage(source + ": " + OptionName.CONFIG + " applies only to Keras 3 .weights.h5 files; this is a"
                     + " legacy Keras file" + (KerasH5Model.hasConfig(h5) ? " with its own config" : ""));
         }
-        if (options.layer() != null && KerasH5Model.hasConfig(h5)) {
-            throw RechannelException.usage(source + ": --layer applies only to weights files without a model config;"
-                    + " this file has its config (choose among several inputs with --input)");
+        if (options.formatOptions().layer() != null && KerasH5Model.hasConfig(h5)) {
+            throw RechannelException.usage(source + ": " + OptionName.LAYER + " applies only to weights files without a model config;"
+                    + " this file has its config (choose among several inputs with " + OptionName.INPUT + ")");
         }
-        return KerasH5Model.read(h5, source, options.layer());
+        return KerasH5Model.read(h5, source, options.formatOptions().layer());
     }
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
-        options.refuseUnused(input.toString(), description(), Set.of("--layer", "--config"));
+        options.refuseUnused(input.toString(), description(), Set.of(OptionName.LAYER, OptionName.CONFIG));
         String source = input.toString();
         try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
             // the byte copy runs while the adaptation is computed from the input
@@ -103,10 +104,6 @@ public final class KerasH5Format implements ModelFormat {
                     if (computed.config() != null && !v3) {
                         copy.writeString("/", "model_config", computed.config());
                     }
-                    String optimizer = v3 ? "/optimizer" : "/optimizer_weights";
-                    if (options.dropOptimizer() && copy.isGroup(optimizer)) {
-                        copy.delete(optimizer);
-                    }
                     copy.flush();
                 }
             }
@@ -117,7 +114,7 @@ public final class KerasH5Format implements ModelFormat {
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
-        options.refuseUnused(original.toString(), description(), Set.of("--layer", "--config"));
+        options.refuseUnused(original.toString(), description(), Set.of(OptionName.LAYER, OptionName.CONFIG));
         try (Hdf5File before = Hdf5File.open(original, false); Hdf5File after = Hdf5File.open(adapted, false)) {
             return new KerasVerifier(open(before, original.toString(), options), open(after, adapted.toString(), options),
                     original.toString(), adapted.toString()).verify(options);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rechannel.core.RechannelException;
 import io.rechannel.hdf5.Hdf5File;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -12,7 +13,7 @@ import java.util.Optional;
  * A legacy Keras HDF5 file opened for analysis: its config graph (or, for a weights-only file, a
  * one-layer stand-in built from the saved layer order) and its variable store.
  */
-public final class KerasH5Model implements KerasModelView {
+final class KerasH5Model implements KerasModelView {
 
     private final Hdf5File file;
     private final LegacyH5Store store;
@@ -90,9 +91,9 @@ public final class KerasH5Model implements KerasModelView {
      * is damage, named by its dataset.
      */
     static int checkedKernelRank(long[] shape, String path, String layer, String source) {
-        if (shape.length < 2 || shape.length > 5 || java.util.Arrays.stream(shape).anyMatch(d -> d < 1)) {
+        if (shape.length < 2 || shape.length > 5 || Arrays.stream(shape).anyMatch(d -> d < 1)) {
             throw RechannelException.malformed(source + ": dataset " + path + " (the kernel of layer '" + layer
-                    + "') has the shape " + java.util.Arrays.toString(shape) + "; a kernel has 2 to 5 non-empty dimensions");
+                    + "') has the shape " + Arrays.toString(shape) + "; a kernel has 2 to 5 non-empty dimensions");
         }
         return shape.length;
     }

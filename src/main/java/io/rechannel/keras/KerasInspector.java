@@ -1,6 +1,7 @@
 package io.rechannel.keras;
 
 import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.Inspection;
 import io.rechannel.graph.ChannelAxis;
@@ -40,7 +41,7 @@ final class KerasInspector {
         List<String> notes = new ArrayList<>();
         if (!model.hasConfig()) {
             notes.add("weights-only file (no model config): the first layer with a kernel is taken as the input layer;"
-                    + " choose another with --layer");
+                    + " choose another with " + OptionName.LAYER);
         }
         for (Node input : model.graph().graph().inputs()) {
             if (options.input() != null && !options.input().equals(input.id())) {
@@ -50,7 +51,7 @@ final class KerasInspector {
             List<Long> shapeList = shape == null ? null : Arrays.stream(shape).boxed().toList();
             try {
                 KerasPlan plan = KerasPlanner.of(model, source)
-                        .plan(AdaptOptions.analysisOnly(input.id(), options.channelIndependent(), options.layer(), options.config()));
+                        .plan(options.analysisOnly().input(input.id()));
                 ChannelAxis axis = plan.dependency().axis();
                 inputs.add(new Inspection.InputInfo(input.id(), shapeList,
                         axis == ChannelAxis.FIRST ? "channels_first" : "channels_last", plan.channels()));
@@ -69,7 +70,7 @@ final class KerasInspector {
                 String caffe = plan.channels() == 3 ? caffeStyleModel(plan) : null;
                 if (caffe != null) {
                     notes.add("'" + caffe + "' looks like a caffe-style keras.applications model:"
-                            + " its first channel is blue; pass --from BGR");
+                            + " its first channel is blue; use " + OptionName.FROM + " BGR");
                 }
             } catch (RechannelException e) {
                 inputs.add(new Inspection.InputInfo(input.id(), shapeList, "unknown", -1));

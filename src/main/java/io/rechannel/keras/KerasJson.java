@@ -19,7 +19,7 @@ import java.io.InputStream;
  * separators, non-ASCII escaped, NaN and Infinity bare, key order kept. Only the values rechannel
  * changes differ from the original text.
  */
-public final class KerasJson {
+final class KerasJson {
 
     private static final JsonMapper MAPPER = JsonMapper.builder()
             .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)

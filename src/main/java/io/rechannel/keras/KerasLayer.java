@@ -11,7 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param entry     the layer's JSON object in the config (edited in place when the config changes)
  * @param sequentialIndex its position in a Sequential model, or -1 in a Functional one
  */
-public record KerasLayer(String scope, String name, String className, ObjectNode entry, int sequentialIndex) {
+record KerasLayer(String scope, String name, String className, ObjectNode entry, int sequentialIndex) {
 
     /** The layer's own config object. */
     public ObjectNode config() {

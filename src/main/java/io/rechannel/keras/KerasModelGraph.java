@@ -2,6 +2,7 @@ package io.rechannel.keras;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rechannel.core.RechannelException;
 import io.rechannel.graph.ModelGraph;
@@ -22,7 +23,7 @@ import java.util.Map;
  * into a {@link ModelGraph}. Node ids are layer names, qualified by the enclosing model for nested
  * models ({@code vgg19/block1_conv1}), with {@code #k} for a layer's k-th call when it is called again.
  */
-public final class KerasModelGraph {
+final class KerasModelGraph {
 
     private final ObjectNode root;
     private final String source;
@@ -106,7 +107,7 @@ public final class KerasModelGraph {
             case 5 -> "Conv3D";
             default -> throw RechannelException.unsupported(source + ": layer '" + name + "' kernel has rank " + kernelRank);
         };
-        ObjectNode root = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
         root.put("class_name", "Sequential");
         ArrayNode layers = root.putObject("config").put("name", "weights_only").putArray("layers");
         layers.addObject().put("class_name", cls).putObject("config").put("name", name);
@@ -265,8 +266,17 @@ public final class KerasModelGraph {
     }
 
     private String refId(String scope, JsonNode ref) {
+        refName(ref);
+        return tensorId(scope, ref);
+    }
+
+    /**
+     * The node id of a reference {@code [name, call, tensor]} inside the model {@code scope}: the layer's path,
+     * with {@code #k} for its k-th call. Recorded shapes are found again by the same id when they are resized.
+     */
+    static String tensorId(String scope, JsonNode ref) {
         int call = ref.size() > 1 ? ref.get(1).asInt(0) : 0;
-        return scope + refName(ref) + (call > 0 ? "#" + call : "");
+        return scope + ref.path(0).asText() + (call > 0 ? "#" + call : "");
     }
 
     /** The layer name of a reference [name, node, tensor]; refused when the config has something else there. */

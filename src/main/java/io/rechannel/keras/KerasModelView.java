@@ -3,7 +3,7 @@ package io.rechannel.keras;
 import io.rechannel.hdf5.Hdf5File;
 
 /** A Keras model opened for reading, whatever file it came from. */
-public interface KerasModelView {
+sealed interface KerasModelView permits KerasH5Model, KerasV3Model {
 
     KerasModelGraph graph();
 

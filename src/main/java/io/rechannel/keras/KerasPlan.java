@@ -1,6 +1,7 @@
 package io.rechannel.keras;
 
 import io.rechannel.core.AxisView;
+import io.rechannel.core.Statistic;
 import io.rechannel.graph.ChannelDependency;
 import io.rechannel.graph.Consumer;
 
@@ -16,25 +17,24 @@ import java.util.List;
  * @param constants   per-channel constants stored as variables (normalisation statistics)
  * @param configLists per-channel constants stored in layer configs (Rescaling lists, Normalization mean/variance)
  */
-public record KerasPlan(KerasModelGraph model, ChannelDependency dependency, int channels,
+record KerasPlan(KerasModelGraph model, ChannelDependency dependency, int channels,
                         List<ViewedWeight> mixed, List<ViewedWeight> constants, List<ConfigList> configLists) {
 
     /**
      * A variable with the view of its channel axis, the layer it belongs to, and the dimension of its
-     * shape that holds the channel axis (folded with positions for a dense layer behind a flatten).
+     * shape that holds the channel axis (folded with positions for a dense layer behind a flatten); for a
+     * constant of the first normalisation, the statistic it holds (else null).
      */
     public record ViewedWeight(Consumer consumer, KerasLayer layer, KerasWeight weight, AxisView view, int dim,
-                               Mixing mixing) {
+                               Mixing mixing, Statistic statistic) {
 
-        public ViewedWeight(Consumer consumer, KerasLayer layer, KerasWeight weight, AxisView view, int dim) {
-            this(consumer, layer, weight, view, dim, Mixing.MAP);
+        ViewedWeight(Consumer consumer, KerasLayer layer, KerasWeight weight, AxisView view, int dim, Mixing mixing) {
+            this(consumer, layer, weight, view, dim, mixing, null);
         }
 
         /** The variable's shape once its channel segment holds {@code newCount} channels. */
-        public long[] newShape(int newCount) {
-            long[] shape = weight.shape().length == 0 ? new long[] {1} : weight.shape().clone();
-            shape[dim] = shape[dim] / view.axisLength() * view.withCount(newCount).axisLength();
-            return shape;
+        long[] newShape(int newCount) {
+            return view.resizedShape(weight.shape().length == 0 ? new long[] {1} : weight.shape(), dim, newCount);
         }
     }
 
@@ -44,7 +44,10 @@ public record KerasPlan(KerasModelGraph model, ChannelDependency dependency, int
         PATTERN
     }
 
-    /** A per-channel list in a layer config, such as Rescaling's {@code scale}. */
-    public record ConfigList(Consumer consumer, KerasLayer layer, String key) {
+    /**
+     * A per-channel list in a layer config, such as Rescaling's {@code scale}; {@code statistic} says which one
+     * it holds of the first normalisation (null when the user's statistics do not go there).
+     */
+    public record ConfigList(Consumer consumer, KerasLayer layer, String key, Statistic statistic) {
     }
 }

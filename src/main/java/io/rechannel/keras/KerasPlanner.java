@@ -3,11 +3,12 @@ package io.rechannel.keras;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.RechannelException;
+import io.rechannel.core.Statistic;
 import io.rechannel.graph.ChannelAnalysis;
 import io.rechannel.graph.ChannelAxis;
 import io.rechannel.graph.ChannelDependency;
+import io.rechannel.graph.ChannelPlanning;
 import io.rechannel.graph.Consumer;
-import io.rechannel.graph.Node;
 import io.rechannel.graph.Segment;
 
 import java.util.ArrayList;
@@ -16,10 +17,13 @@ import java.util.List;
 import java.util.Set;
 
 /** Finds, in a Keras model, every variable and config value that depends on one input's channels. */
-public final class KerasPlanner {
+final class KerasPlanner {
 
     private static final Set<String> CONSTANT_VARIABLES = Set.of(
             "mean", "variance", "gamma", "beta", "moving_mean", "moving_variance");
+
+    /** Layers that normalise their input: the first of them takes the user's statistics for new channels. */
+    private static final Set<String> NORMALISING = Set.of("Normalization", "BatchNormalization");
 
     private final KerasModelGraph model;
     private final KerasWeightStore store;
@@ -44,13 +48,10 @@ public final class KerasPlanner {
 
     public KerasPlan plan(AdaptOptions options) {
         ChannelAnalysis analysis = new ChannelAnalysis(model.graph(), options.channelIndependent(), source);
-        Node input = analysis.chooseInput(options.input());
-        ChannelDependency first = analysis.analyse(input, -1);
-        int channels = channelsFromWeights ? -1 : declaredChannels(input, first.axis());
-        if (channels < 0) {
-            channels = channelsFromFirstConsumer(first);
-        }
-        ChannelDependency dependency = analysis.analyse(input, channels);
+        ChannelPlanning.AnalysedInput analysed = ChannelPlanning.analyse(analysis, options.input(), !channelsFromWeights,
+                this::kernelChannels, source);
+        ChannelDependency dependency = analysed.dependency();
+        int channels = analysed.channels();
         List<KerasPlan.ViewedWeight> mixed = new ArrayList<>();
         for (Consumer consumer : dependency.consumers()) {
             if (model.layer(consumer.node().id()).className().startsWith("SeparableConv")) {
@@ -59,16 +60,19 @@ public final class KerasPlanner {
                 mixed.add(consumerKernel(consumer, channels));
             }
         }
+        String normalisation = firstNormalisation(dependency);
         List<KerasPlan.ViewedWeight> constants = new ArrayList<>();
         List<KerasPlan.ConfigList> lists = new ArrayList<>();
         for (Consumer consumer : dependency.constants()) {
             KerasLayer layer = model.layer(consumer.node().id());
+            boolean normalises = layer.path().equals(normalisation);
             for (KerasWeight weight : store.weightsOf(layer)) {
                 if (CONSTANT_VARIABLES.contains(weight.name())) {
                     requireShape(layer, weight, 0);
                     int dim = constantDim(weight, consumer.segment());
                     constants.add(new KerasPlan.ViewedWeight(consumer, layer, weight,
-                            constantView(weight, dim, consumer.segment(), channels, layer), dim));
+                            constantView(weight, dim, consumer, channels, layer), dim, KerasPlan.Mixing.MAP,
+                            normalises ? statistic(weight.name()) : null));
                 }
             }
             for (String key : List.of("scale", "offset", "mean", "variance")) {
@@ -79,28 +83,30 @@ public final class KerasPlanner {
                         throw RechannelException.malformed(source + ": layer '" + layer.path() + "' has " + size
                                 + " values in '" + key + "' for " + consumer.segment().total() + " channels");
                     }
-                    lists.add(new KerasPlan.ConfigList(consumer, layer, key));
+                    lists.add(new KerasPlan.ConfigList(consumer, layer, key, normalises ? statistic(key) : null));
                 }
             }
         }
         return new KerasPlan(model, dependency, channels, mixed, constants, lists);
     }
 
-    private static int declaredChannels(Node input, ChannelAxis axis) {
-        long[] shape = input.declaredShape().orElse(null);
-        if (shape == null || shape.length < 2) {
-            return -1;
-        }
-        long value = shape[axis.index(shape.length)];
-        return value > 0 ? (int) value : -1;
+    /** The first layer between the input and the adapted layers that normalises, where the user's statistics go; or null. */
+    private String firstNormalisation(ChannelDependency dependency) {
+        return dependency.constants().stream().map(c -> model.layer(c.node().id()))
+                .filter(l -> NORMALISING.contains(l.className())).map(KerasLayer::path).findFirst().orElse(null);
     }
 
-    /** The input-channel count of the first layer reading the input itself (not a concatenation, not a flatten). */
-    private int channelsFromFirstConsumer(ChannelDependency dependency) {
-        Consumer consumer = dependency.consumers().stream()
-                .filter(c -> c.segment().offset() == 0 && c.segment().slices() == 1 && !c.segment().flattened())
-                .findFirst().orElseThrow(() -> RechannelException.unsupported(source
-                        + ": the model does not declare how many channels input '" + dependency.input() + "' has"));
+    /** The statistic a normalising layer's variable or config list holds, or null (a scale, a shift). */
+    private static Statistic statistic(String name) {
+        return switch (name) {
+            case "mean", "moving_mean" -> Statistic.MEAN;
+            case "variance", "moving_variance" -> Statistic.VARIANCE;
+            default -> null;
+        };
+    }
+
+    /** The input-channel count of a layer reading the input, from its kernel. */
+    private int kernelChannels(Consumer consumer) {
         KerasWeight kernel = kernelOf(consumer);
         return Math.toIntExact(kernel.shape()[kernelChannelDim(model.layer(consumer.node().id()), kernel)]);
     }
@@ -153,41 +159,23 @@ public final class KerasPlanner {
         Segment segment = consumer.segment();
         long[] shape = kernel.shape();
         int dim = kernelChannelDim(layer, kernel);
-        AxisView view;
+        String what = source + ": layer '" + layer.path() + "' kernel " + Arrays.toString(shape);
         if (segment.flattened()) {
-            long rows = shape[0];
-            long out = shape.length > 1 ? shape[1] : 1;
-            int total = segment.total() > 0 ? segment.total() : channels;
-            if (rows % total != 0) {
-                throw RechannelException.malformed(source + ": layer '" + layer.path() + "' has " + rows
-                        + " input features, not a multiple of the " + total + " channels it flattens");
-            }
-            checkSpan(layer, shape, total, segment, channels);
-            view = segment.axis() == ChannelAxis.LAST
-                    ? new AxisView(rows / total, total, out, segment.offset(), segment.span(channels))
-                    : new AxisView(1, total, (rows / total) * out, segment.offset(), segment.span(channels));
-        } else {
-            if (layer.className().equals("Dense") && segment.axis() == ChannelAxis.FIRST) {
-                throw RechannelException.unsupported(source + ": layer '" + layer.path()
-                        + "' (Dense) acts on the last axis but the input's channels come first");
-            }
-            AxisView whole = AxisView.of(shape, dim);
-            int total = segment.total() > 0 ? segment.total() : whole.axisLength();
-            if (whole.axisLength() != total) {
-                throw RechannelException.malformed(source + ": layer '" + layer.path() + "' kernel " + Arrays.toString(shape)
-                        + " has " + whole.axisLength() + " input channels where the model feeds it " + total);
-            }
-            checkSpan(layer, shape, total, segment, channels);
-            view = new AxisView(whole.outer(), whole.axisLength(), whole.inner(), segment.offset(), segment.span(channels));
+            AxisView view = ChannelPlanning.flattenedDense(shape[0], shape.length > 1 ? shape[1] : 1, false, consumer,
+                    channels, what);
+            return new KerasPlan.ViewedWeight(consumer, layer, kernel, view, 0, KerasPlan.Mixing.MAP);
         }
-        return new KerasPlan.ViewedWeight(consumer, layer, kernel, view, segment.flattened() ? 0 : dim);
-    }
-
-    private void checkSpan(KerasLayer layer, long[] shape, int total, Segment segment, int channels) {
-        if (segment.offset() < 0 || segment.offset() + segment.span(channels) > total) {
-            throw RechannelException.malformed(source + ": layer '" + layer.path() + "' kernel " + Arrays.toString(shape)
-                    + " has " + total + " input channels, too few for the input's " + channels + " at " + segment.offsets());
+        if (layer.className().equals("Dense") && segment.axis() == ChannelAxis.FIRST) {
+            throw RechannelException.unsupported(source + ": layer '" + layer.path()
+                    + "' (Dense) acts on the last axis but the input's channels come first");
         }
+        AxisView whole = AxisView.of(shape, dim);
+        if (segment.total() > 0 && whole.axisLength() != segment.total()) {
+            throw RechannelException.malformed(what + " has " + whole.axisLength() + " input channels where the model feeds it "
+                    + segment.total());
+        }
+        return new KerasPlan.ViewedWeight(consumer, layer, kernel, ChannelPlanning.span(whole, consumer, channels, what), dim,
+                KerasPlan.Mixing.MAP);
     }
 
     private static int constantDim(KerasWeight weight, Segment segment) {
@@ -229,17 +217,13 @@ public final class KerasPlanner {
                 new KerasPlan.ViewedWeight(consumer, layer, pointwise, pointView, rank - 2, KerasPlan.Mixing.MAP));
     }
 
-    private AxisView constantView(KerasWeight weight, int dim, Segment segment, int channels, KerasLayer layer) {
+    private AxisView constantView(KerasWeight weight, int dim, Consumer consumer, int channels, KerasLayer layer) {
         long[] shape = weight.shape();
         AxisView whole = AxisView.of(shape.length == 0 ? new long[] {1} : shape, dim);
         if (whole.axisLength() == 1 && channels > 1) {
             throw RechannelException.unsupported(source + ": layer '" + layer.path() + "' stores one '" + weight.name()
                     + "' for all channels; rechannel expects one per channel");
         }
-        if (segment.offset() + segment.span(channels) > whole.axisLength()) {
-            throw RechannelException.malformed(source + ": layer '" + layer.path() + "' has " + whole.axisLength() + " '"
-                    + weight.name() + "' values, too few for the input's " + channels + " channels at " + segment.offsets());
-        }
-        return new AxisView(whole.outer(), whole.axisLength(), whole.inner(), segment.offset(), segment.span(channels));
+        return ChannelPlanning.span(whole, consumer, channels, source + ": layer '" + layer.path() + "' '" + weight.name() + "'");
     }
 }

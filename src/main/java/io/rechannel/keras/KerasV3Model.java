@@ -1,6 +1,7 @@
 package io.rechannel.keras;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.hdf5.Hdf5File;
 
@@ -8,13 +9,16 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
  * A Keras 3 model: the config of a {@code .keras} archive (or one given with {@code --config}) with
  * the variables of a Keras 3 weights file.
  */
-public final class KerasV3Model implements KerasModelView {
+final class KerasV3Model implements KerasModelView {
 
     private final Hdf5File file;
     private final KerasModelGraph graph;
@@ -65,19 +69,20 @@ public final class KerasV3Model implements KerasModelView {
             return new KerasV3Model(weights, graph, new KerasV3Store(weights, graph, source), true, "", true);
         }
         if (layer == null) {
-            throw RechannelException.usage(source + ": a Keras 3 weights file has no model config; give it with --config"
-                    + " MODEL.keras (or its config.json), or name the group of the layer reading the input with --layer"
+            throw RechannelException.usage(source + ": a Keras 3 weights file has no model config; give it with " + OptionName.CONFIG
+                    + " (MODEL.keras or its config.json), or name the group of the layer reading the input with "
+                    + OptionName.LAYER
                     + " (groups with a kernel: " + kernelGroups(weights) + ")");
         }
         String group = "/" + layer.replaceAll("^/+", "").replaceAll("/vars/?$", "");
         if (!weights.isDataset(group + "/vars/0")) {
-            throw RechannelException.usage(source + ": --layer " + layer + ": no variables at " + group + "/vars");
+            throw RechannelException.usage(source + ": " + OptionName.LAYER + " " + layer + ": no variables at " + group + "/vars");
         }
         String name = weights.readString(group + "/vars", "name").orElse(group.substring(group.lastIndexOf('/') + 1));
         long[] shape = weights.dataset(group + "/vars/0").shape();
-        if (shape.length < 2 || shape.length > 5 || java.util.Arrays.stream(shape).anyMatch(d -> d < 1)) {
-            throw RechannelException.usage(source + ": --layer " + layer + ": its first variable has the shape "
-                    + java.util.Arrays.toString(shape) + ", not a kernel (groups with a kernel: " + kernelGroups(weights) + ")");
+        if (shape.length < 2 || shape.length > 5 || Arrays.stream(shape).anyMatch(d -> d < 1)) {
+            throw RechannelException.usage(source + ": " + OptionName.LAYER + " " + layer + ": its first variable has the shape "
+                    + Arrays.toString(shape) + ", not a kernel (groups with a kernel: " + kernelGroups(weights) + ")");
         }
         int rank = shape.length;
         KerasModelGraph graph = KerasModelGraph.singleLayer(name, rank, source);
@@ -86,11 +91,11 @@ public final class KerasV3Model implements KerasModelView {
 
     /** The first few groups holding a kernel-like variable 0, with its shape, to help choose --layer. */
     private static String kernelGroups(Hdf5File weights) {
-        java.util.List<String> found = new java.util.ArrayList<>();
+        List<String> found = new ArrayList<>();
         for (String path : weights.datasets("/layers")) {
             if (path.endsWith("/vars/0") && weights.dataset(path).shape().length >= 2) {
                 found.add(path.substring(1, path.length() - "/vars/0".length()) + " "
-                        + java.util.Arrays.toString(weights.dataset(path).shape()));
+                        + Arrays.toString(weights.dataset(path).shape()));
                 if (found.size() == 4) {
                     found.add("...");
                     break;
@@ -102,7 +107,7 @@ public final class KerasV3Model implements KerasModelView {
 
     private static ObjectNode readConfig(Path config) {
         if (!Files.isRegularFile(config)) {
-            throw new RechannelException(RechannelException.Kind.IO, config + ": no such file (--config)");
+            throw new RechannelException(RechannelException.Kind.IO, config + ": no such file (" + OptionName.CONFIG + ")");
         }
         if (config.getFileName().toString().endsWith(".keras")) {
             try (KerasArchive archive = KerasArchive.open(config)) {
@@ -112,9 +117,9 @@ public final class KerasV3Model implements KerasModelView {
         try (InputStream in = Files.newInputStream(config)) {
             if (Files.size(config) > KerasArchive.MAX_JSON_BYTES) {
                 throw RechannelException.unsupported(config + ": " + Files.size(config) + " bytes, over rechannel's limit of "
-                        + (KerasArchive.MAX_JSON_BYTES >> 20) + " MiB for a config (--config)");
+                        + (KerasArchive.MAX_JSON_BYTES >> 20) + " MiB for a config (" + OptionName.CONFIG + ")");
             }
-            return KerasJson.parseObject(in, config + " (--config)");
+            return KerasJson.parseObject(in, config + " (" + OptionName.CONFIG + ")");
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, config + ": " + e.getMessage(), e);
         }

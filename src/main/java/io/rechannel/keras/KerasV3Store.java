@@ -1,6 +1,7 @@
 package io.rechannel.keras;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.hdf5.Hdf5File;
 
@@ -20,7 +21,7 @@ import java.util.Map;
  * layers, and nested models have their own {@code layers/}. This store maps config layers to groups the
  * way Keras does, by that order, and checks the {@code name} attribute where the file has one.
  */
-public final class KerasV3Store extends Hdf5VariableStore {
+final class KerasV3Store extends Hdf5VariableStore {
 
     private static final String OPTIMIZER = "/optimizer/vars";
 
@@ -152,7 +153,7 @@ public final class KerasV3Store extends Hdf5VariableStore {
         if (sameShape > 1 && !slots.isEmpty()) {
             throw RechannelException.unsupported(source + ": " + sameShape + " variables share the shape "
                     + Arrays.toString(weight.shape()) + " of " + weight.path() + ", so its optimizer slots cannot be told"
-                    + " apart; pass --drop-optimizer to remove the optimizer state");
+                    + " apart; " + OptionName.DROP_OPTIMIZER + " removes the optimizer state instead");
         }
         return slots;
     }
@@ -178,8 +179,8 @@ public final class KerasV3Store extends Hdf5VariableStore {
     }
 
     @Override
-    public boolean hasOptimizer() {
-        return file.isGroup("/optimizer");
+    public String optimizerGroup() {
+        return "/optimizer";
     }
 
     @Override

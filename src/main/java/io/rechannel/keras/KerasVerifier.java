@@ -3,26 +3,24 @@ package io.rechannel.keras;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.Blocks;
-import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
-import io.rechannel.core.RechannelException;
 import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
+import io.rechannel.format.Verification;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.DatasetInfo;
 import io.rechannel.hdf5.Hdf5File;
 import io.rechannel.verify.Verifier;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * Proves that an adapted Keras file is the original with its input channels mapped: every mixed
- * kernel passes {@link Verifier#checkTaps}, kept channels keep their per-channel constants exactly,
- * and every other stored tensor is bit-identical.
+ * Finds, in an original and an adapted Keras file, what {@link Verification} checks: each mixed kernel and
+ * its counterpart (a separable convolution composed into the one kernel it amounts to), the per-channel
+ * constants, and every other dataset, compared byte for byte.
  */
 final class KerasVerifier {
 
@@ -31,22 +29,20 @@ final class KerasVerifier {
     private final KerasModelView original;
     private final KerasModelView adapted;
     private final String originalName;
-    private final String adaptedName;
-    private final List<String> problems = new ArrayList<>();
+    private final Verification verification;
 
     KerasVerifier(KerasModelView original, KerasModelView adapted, String originalName, String adaptedName) {
         this.original = original;
         this.adapted = adapted;
         this.originalName = originalName;
-        this.adaptedName = adaptedName;
+        this.verification = new Verification(originalName, adaptedName);
     }
 
     VerifyResult verify(AdaptOptions options) {
         AdaptOptions analysis = options.analysisOnly();
         KerasPlan before = KerasPlanner.of(original, originalName).plan(analysis);
-        KerasPlan after = KerasPlanner.of(adapted, adaptedName).plan(analysis);
+        KerasPlan after = KerasPlanner.of(adapted, verification.adapted()).plan(analysis);
         ChannelMap map = channelMap(options, before, after);
-        List<VerifyResult.LayerCheck> checks = new ArrayList<>();
         Set<String> changed = new HashSet<>();
         if (map != null) {
             for (KerasPlan.ViewedWeight old : before.mixed()) {
@@ -59,34 +55,29 @@ final class KerasVerifier {
                 if (old.mixing() == KerasPlan.Mixing.PATTERN) {
                     continue; // checked with its pointwise kernel, as one composed kernel
                 }
-                Verifier.TapCheck check;
+                String layer = old.layer().path();
                 if (old.layer().className().startsWith("SeparableConv")) {
                     Composed a = compose(original.store(), before, old);
                     Composed b = compose(adapted.store(), after, updated);
-                    check = Verifier.checkTaps(a.kernel(), a.view(), b.kernel(), b.view(), map, 17);
+                    verification.taps(layer, old.weight().name(), a.kernel(), a.view(), b.kernel(), b.view(), map,
+                            Verifier.RELATIVE_TOLERANCE);
                 } else {
-                    check = Verifier.checkTaps(stored(original.store(), old), stored(adapted.store(), updated),
-                            old.consumer().segment().map(map), 17, Blocks.budget());
+                    verification.taps(layer, old.weight().name(), stored(original.store(), old),
+                            stored(adapted.store(), updated), old.consumer().segment().map(map));
                 }
-                if (!check.finite()) {
-                    problems.add(old.layer().path() + "/" + old.weight().name()
-                            + ": the original or adapted kernel holds NaN or infinity, which no exact adaptation gives");
-                }
-                checks.add(new VerifyResult.LayerCheck(old.layer().path(), old.weight().name(),
-                        check.maxAbsDifference(), check.maxRelativeDifference(), check.passed()));
             }
             for (KerasPlan.ViewedWeight old : before.constants()) {
                 KerasPlan.ViewedWeight updated = counterpart(after.constants(), old);
                 if (updated != null) {
                     changed.add(old.weight().path());
-                    checkKeptConstants(old, updated, old.consumer().segment().map(map));
+                    verification.keptChannels(old.layer().path() + "/" + old.weight().name(),
+                            original.store().read(old.weight()), old.view(), adapted.store().read(updated.weight()),
+                            old.consumer().segment().map(map), false);
                 }
             }
         }
-        long identical = compareUnchanged(changed);
-        return new VerifyResult(originalName, adaptedName, map == null ? "?" : map.from().toString(),
-                map == null ? "?" : map.to().toString(), map == null ? List.of() : map.rules(), checks, identical,
-                List.copyOf(problems));
+        compareUnchanged(changed);
+        return verification.result();
     }
 
     private record Composed(double[] kernel, AxisView view) {
@@ -132,36 +123,24 @@ final class KerasVerifier {
     }
 
     private ChannelMap channelMap(AdaptOptions options, KerasPlan before, KerasPlan after) {
-        int oldCount = before.channels();
-        int newCount = after.channels();
-        if (options.to() != null) {
-            ChannelMap map = options.channelMap(oldCount, originalName);
-            if (map.newCount() != newCount) {
-                problems.add(adaptedName + ": input has " + newCount + " channels, --to " + map.to() + " has " + map.newCount());
-                return null;
-            }
-            return map;
-        }
-        ChannelLayout from = options.fromLayout(oldCount);
-        ChannelLayout to = from.resized(newCount);
-        KerasPlan.ViewedWeight old = before.mixed().stream().filter(w -> w.mixing() == KerasPlan.Mixing.MAP).findFirst().orElseThrow();
-        KerasPlan.ViewedWeight updated = counterpart(after.mixed(), old);
-        if (updated == null) {
-            problems.add(adaptedName + ": layer '" + old.layer().path() + "' does not read the input there");
-            return null;
-        }
-        try {
-            if (old.layer().className().startsWith("SeparableConv")) {
-                Composed a = compose(original.store(), before, old);
-                Composed b = compose(adapted.store(), after, updated);
-                return Verifier.recover(a.kernel(), a.view(), b.kernel(), b.view(), from, to);
-            }
-            // the first slice alone: a layer reading the input more than once repeats the same map
-            return Verifier.recover(stored(original.store(), old, old.view().firstChannels(oldCount)),
-                    stored(adapted.store(), updated, updated.view().firstChannels(newCount)), from, to, Blocks.budget());
-        } catch (RechannelException e) {
-            throw new RechannelException(e.kind(), adaptedName + ": layer '" + old.layer().path() + "': " + e.getMessage(), e);
-        }
+        KerasPlan.ViewedWeight old = before.mixed().stream().filter(w -> w.mixing() == KerasPlan.Mixing.MAP)
+                .findFirst().orElseThrow();
+        return verification.channelMap(options, before.channels(), after.channels(), "layer '" + old.layer().path() + "'",
+                (from, to) -> {
+                    KerasPlan.ViewedWeight updated = counterpart(after.mixed(), old);
+                    if (updated == null) {
+                        return null;
+                    }
+                    if (old.layer().className().startsWith("SeparableConv")) {
+                        Composed a = compose(original.store(), before, old);
+                        Composed b = compose(adapted.store(), after, updated);
+                        return Verifier.recover(a.kernel(), a.view(), b.kernel(), b.view(), from, to);
+                    }
+                    // the first slice alone: a layer reading the input more than once repeats the same map
+                    return Verifier.recover(stored(original.store(), old, old.view().firstChannels(from.size())),
+                            stored(adapted.store(), updated, updated.view().firstChannels(to.size())), from, to,
+                            Blocks.budget());
+                });
     }
 
     private KerasPlan.ViewedWeight counterpart(List<KerasPlan.ViewedWeight> candidates, KerasPlan.ViewedWeight old) {
@@ -170,64 +149,24 @@ final class KerasVerifier {
                 return c;
             }
         }
-        problems.add(adaptedName + ": no '" + old.weight().name() + "' of layer '" + old.layer().path() + "' reads the input");
+        verification.notReading("the '" + old.weight().name() + "' of layer '" + old.layer().path() + "'");
         return null;
     }
 
-    /** A channel kept by name must keep its constants exactly. */
-    private void checkKeptConstants(KerasPlan.ViewedWeight old, KerasPlan.ViewedWeight updated, ChannelMap map) {
-        double[] before = original.store().read(old.weight());
-        double[] after = adapted.store().read(updated.weight());
-        if (java.util.Arrays.stream(after).anyMatch(v -> !Double.isFinite(v))) {
-            problems.add(old.layer().path() + "/" + old.weight().name() + ": holds NaN or infinity");
-            return;
-        }
-        AxisView ov = old.view();
-        AxisView nv = updated.view();
-        for (int j = 0; j < map.newCount(); j++) {
-            int i = map.from().indexOf(map.to().name(j));
-            if (i < 0) {
-                continue;
-            }
-            for (long o = 0; o < ov.outer(); o++) {
-                for (long k = 0; k < ov.inner(); k++) {
-                    double a = before[(int) ((o * ov.axisLength() + ov.offset() + i) * ov.inner() + k)];
-                    double b = after[(int) ((o * nv.axisLength() + nv.offset() + j) * nv.inner() + k)];
-                    if (Double.compare(a, b) != 0) {
-                        problems.add(old.layer().path() + "/" + old.weight().name() + ": channel " + map.to().name(j)
-                                + " was " + a + ", is " + b);
-                        return;
-                    }
-                }
-            }
-        }
-    }
-
-    /** Compares every stored tensor outside the adapted ones byte for byte; returns how many matched. */
-    private long compareUnchanged(Set<String> changed) {
+    /** Every stored dataset outside the adapted ones, byte for byte. */
+    private void compareUnchanged(Set<String> changed) {
         Hdf5File a = original.file();
         Hdf5File b = adapted.file();
+        // the original first: damage it carries into its copy is reported as the original's
         List<String> before = a.datasets("/");
         Set<String> after = new HashSet<>(b.datasets("/"));
         boolean optimizerDropped = original.store().hasOptimizer() && !adapted.store().hasOptimizer();
-        long identical = 0;
         for (String path : before) {
-            if (changed.contains(path)) {
-                continue;
-            }
-            if (!after.contains(path)) {
-                if (!(optimizerDropped && path.startsWith("/optimizer"))) {
-                    problems.add(adaptedName + ": " + path + " is missing");
-                }
-                continue;
-            }
-            if (sameBytes(a, b, path)) {
-                identical++;
-            } else {
-                problems.add(adaptedName + ": " + path + " differs from the original");
+            if (!changed.contains(path)) {
+                verification.unchanged(path, after.contains(path),
+                        optimizerDropped && path.startsWith(original.store().optimizerGroup()), () -> sameBytes(a, b, path));
             }
         }
-        return identical;
     }
 
     private static boolean sameBytes(Hdf5File a, Hdf5File b, String path) {

@@ -7,7 +7,7 @@ package io.rechannel.keras;
  * @param name  its variable name without prefix or {@code :0} ({@code kernel}, {@code bias}, {@code moving_mean})
  * @param shape its dimensions
  */
-public record KerasWeight(String path, String name, long[] shape) {
+record KerasWeight(String path, String name, long[] shape) {
 
     /** The variable name of a Keras weight name: last path component, without {@code :0}; Keras 1's {@code conv_W} is {@code W}. */
     static String variableName(String weightName) {

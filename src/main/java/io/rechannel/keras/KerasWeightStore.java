@@ -7,7 +7,7 @@ import io.rechannel.core.Remix;
 import java.util.List;
 
 /** Where a Keras model's variables live: legacy HDF5 groups, or a Keras 3 weights file. */
-public interface KerasWeightStore {
+sealed interface KerasWeightStore permits Hdf5VariableStore, PendingWrites {
 
     /** The variables of one layer, in the order Keras saved them. */
     List<KerasWeight> weightsOf(KerasLayer layer);
@@ -32,6 +32,12 @@ public interface KerasWeightStore {
 
     /** True when the file holds optimizer state. */
     boolean hasOptimizer();
+
+    /** The group holding the optimizer state. */
+    String optimizerGroup();
+
+    /** Removes the optimizer state, when there is any (instead of adapting it). */
+    void dropOptimizer();
 
     /** The group under which all model variables lie. */
     String root();

@@ -4,6 +4,7 @@ import io.rechannel.core.RechannelException;
 import io.rechannel.hdf5.Hdf5File;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -13,7 +14,7 @@ import java.util.Optional;
  * variables in a {@code weight_names} attribute; a nested model's variables all sit in its group.
  * Optimizer state lives under {@code /optimizer_weights}.
  */
-public final class LegacyH5Store extends Hdf5VariableStore {
+final class LegacyH5Store extends Hdf5VariableStore {
 
     private static final String OPTIMIZER = "/optimizer_weights";
 
@@ -85,7 +86,7 @@ public final class LegacyH5Store extends Hdf5VariableStore {
             boolean keras2 = bare.startsWith(variablePath + "/") || bare.contains("/" + variablePath + "/");
             if (keras3 || keras2) {
                 String path = OPTIMIZER + "/" + name;
-                if (file.isDataset(path) && java.util.Arrays.equals(file.dataset(path).shape(), weight.shape())) {
+                if (file.isDataset(path) && Arrays.equals(file.dataset(path).shape(), weight.shape())) {
                     slots.add(new KerasWeight(path, last, weight.shape()));
                 }
             }
@@ -130,7 +131,7 @@ public final class LegacyH5Store extends Hdf5VariableStore {
         }
         for (int start = 0; start + trainable.size() <= anonymous.size(); start += trainable.size()) {
             for (int t = 0; t < trainable.size(); t++) {
-                if (!java.util.Arrays.equals(file.dataset(anonymous.get(start + t)).shape(), shapes.get(t))) {
+                if (!Arrays.equals(file.dataset(anonymous.get(start + t)).shape(), shapes.get(t))) {
                     return slots;
                 }
             }
@@ -153,7 +154,7 @@ public final class LegacyH5Store extends Hdf5VariableStore {
             String last = name.substring(name.lastIndexOf('/') + 1);
             if (last.matches("(Variable(_\\d+)?|param_\\d+)(:\\d+)?")) {
                 String path = OPTIMIZER + "/" + name;
-                if (file.isDataset(path) && java.util.Arrays.equals(file.dataset(path).shape(), weight.shape())) {
+                if (file.isDataset(path) && Arrays.equals(file.dataset(path).shape(), weight.shape())) {
                     anonymous.add(path);
                 }
             }
@@ -162,10 +163,9 @@ public final class LegacyH5Store extends Hdf5VariableStore {
     }
 
     @Override
-    public boolean hasOptimizer() {
-        return file.isGroup(OPTIMIZER);
+    public String optimizerGroup() {
+        return OPTIMIZER;
     }
-
 
     /** Reads a string-list attribute that Keras may have split into name0, name1, ... when long. */
     List<String> chunkedStrings(String object, String name) {

@@ -22,6 +22,7 @@ final class PendingWrites implements KerasWeightStore {
 
     private final KerasWeightStore input;
     private final List<Replacement> replacements = new ArrayList<>();
+    private boolean dropOptimizer;
 
     PendingWrites(KerasWeightStore input) {
         this.input = input;
@@ -72,6 +73,16 @@ final class PendingWrites implements KerasWeightStore {
         return input.root();
     }
 
+    @Override
+    public String optimizerGroup() {
+        return input.optimizerGroup();
+    }
+
+    @Override
+    public void dropOptimizer() {
+        dropOptimizer = true;
+    }
+
     /** Writes every replacement into {@code output}; the input must still be open. */
     void applyTo(Hdf5File output) {
         for (Replacement r : replacements) {
@@ -80,6 +91,9 @@ final class PendingWrites implements KerasWeightStore {
             } else {
                 output.replaceDataset(r.weight().path(), r.shape(), r.values());
             }
+        }
+        if (dropOptimizer && output.isGroup(optimizerGroup())) {
+            output.delete(optimizerGroup());
         }
     }
 }

@@ -7,11 +7,13 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Arrays;
 
 /**
  * Where an external initializer's bytes lie, confined to the model: its {@code location} must be a
@@ -50,7 +52,7 @@ record OnnxExternalData(String where, Path file, long offset, long length) {
         }
         if (expected >= 0 && length != expected) {
             throw RechannelException.malformed(where + ": holds " + length + " bytes, but dims "
-                    + java.util.Arrays.toString(info.dims()) + " of data type " + info.dataType() + " need " + expected);
+                    + Arrays.toString(info.dims()) + " of data type " + info.dataType() + " need " + expected);
         }
         return new OnnxExternalData(where, data, offset, length);
     }
@@ -70,7 +72,7 @@ record OnnxExternalData(String where, Path file, long offset, long length) {
         Path relative;
         try {
             relative = Path.of(location);
-        } catch (java.nio.file.InvalidPathException e) {
+        } catch (InvalidPathException e) {
             throw RechannelException.malformed(where + " is not a valid path");
         }
         if (relative.isAbsolute() || !folder.resolve(relative).normalize().startsWith(folder)) {

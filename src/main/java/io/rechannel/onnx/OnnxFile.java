@@ -5,12 +5,12 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import io.rechannel.core.RechannelException;
+import io.rechannel.core.Shapes;
 
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +26,7 @@ import java.util.Map;
  * and only the header of each initializer (name, type, dimensions, external-data location). Tensor
  * values are read on demand; unchanged fields are later copied byte for byte by {@link OnnxWriter}.
  */
-public final class OnnxFile {
+final class OnnxFile {
 
     static final int MODEL_GRAPH = 7;
     static final int GRAPH_NODE = 1;
@@ -51,7 +51,7 @@ public final class OnnxFile {
     public record TensorInfo(String name, int dataType, long[] dims, Span span, Map<String, String> external,
                              OnnxTensorCheck.Stored stored) {
         public long elementCount() {
-            return io.rechannel.core.Shapes.count(dims);
+            return Shapes.count(dims);
         }
 
         public boolean isExternal() {

@@ -3,6 +3,7 @@ package io.rechannel.onnx;
 import ai.onnx.proto.OnnxMl;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.Inspection;
@@ -13,14 +14,14 @@ import io.rechannel.graph.ChannelAxis;
 import io.rechannel.graph.Node;
 
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
-import java.util.Set;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
+import java.util.Set;
 
 /** ONNX models ({@code .onnx}), with their external data. */
 public final class OnnxFormat implements ModelFormat {
@@ -63,7 +64,7 @@ public final class OnnxFormat implements ModelFormat {
 
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
-        options.refuseUnused(file.toString(), description(), Set.of());
+        options.refuseUnused(file.toString(), description(), Set.<OptionName>of());
         OnnxModel model = OnnxModel.of(OnnxFile.read(file));
         Map<String, String> details = new LinkedHashMap<>();
         details.put("ir_version", String.valueOf(model.file().irVersion()));
@@ -80,8 +81,7 @@ public final class OnnxFormat implements ModelFormat {
             }
             List<Long> shape = input.declaredShape().map(s -> Arrays.stream(s).boxed().toList()).orElse(null);
             try {
-                OnnxPlan plan = OnnxPlan.of(model, AdaptOptions.analysisOnly(input.id(), options.channelIndependent(),
-                        options.layer(), options.config()), file.toString());
+                OnnxPlan plan = OnnxPlan.of(model, options.analysisOnly().input(input.id()), file.toString());
                 inputs.add(new Inspection.InputInfo(input.id(), shape,
                         plan.dependency().axis() == ChannelAxis.FIRST ? "channels_first" : "channels_last", plan.channels()));
                 for (OnnxPlan.Use use : plan.weights()) {
@@ -106,26 +106,22 @@ public final class OnnxFormat implements ModelFormat {
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
-        options.refuseUnused(input.toString(), description(), Set.of());
+        options.refuseUnused(input.toString(), description(), Set.<OptionName>of());
         String source = input.toString();
         OnnxFile file = OnnxFile.read(input);
         OnnxModel model = OnnxModel.of(file);
         OnnxPlan plan = OnnxPlan.of(model, options, source);
-        ChannelMap map = options.channelMap(plan.channels(), source);
-        if (map.isIdentity()) {
-            throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
-        }
+        ChannelMap map = options.changingMap(plan.channels(), source);
         OnnxAdapter adapter = new OnnxAdapter(plan, map, options);
         OnnxEdits edits = adapter.edits();
-        List<String> changes = new ArrayList<>(adapter.changes());
+        List<String> changes = new ArrayList<>(List.of(adapter.shapeChanges()));
         changes.addAll(OnnxOutput.write(file, edits, output, overwrite));
-        return new AdaptResult(source, output.toString(), map.from().toString(), map.to().toString(), map.rules(),
-                changes, List.of(), null);
+        return AdaptResult.of(source, output.toString(), map, adapter.tensorChanges(), changes, List.of());
     }
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
-        options.refuseUnused(original.toString(), description(), Set.of());
+        options.refuseUnused(original.toString(), description(), Set.<OptionName>of());
         return new OnnxVerifier(original, adapted).verify(options);
     }
 

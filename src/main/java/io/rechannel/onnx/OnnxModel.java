@@ -1,14 +1,17 @@
 package io.rechannel.onnx;
 
 import ai.onnx.proto.OnnxMl;
+import io.rechannel.core.Shapes;
 import io.rechannel.graph.ChannelAxis;
 import io.rechannel.graph.ModelGraph;
 import io.rechannel.graph.Node;
 import io.rechannel.graph.NodeRole;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -18,7 +21,7 @@ import java.util.Set;
  * Constant nodes, and Identity nodes applied to them, as the TorchScript exporter emits when it
  * shares identical weights) are not graph nodes: they are resolved to the initializer behind them.
  */
-public final class OnnxModel {
+final class OnnxModel {
 
     private static final Set<String> PER_CHANNEL = Set.of(
             "Identity", "Cast", "Relu", "LeakyRelu", "PRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
@@ -30,7 +33,7 @@ public final class OnnxModel {
 
     private final OnnxFile file;
     private final Map<String, OnnxMl.NodeProto> byId = new HashMap<>();
-    private final Map<OnnxMl.NodeProto, String> nodeIds = new java.util.IdentityHashMap<>();
+    private final Map<OnnxMl.NodeProto, String> nodeIds = new IdentityHashMap<>();
     private final Map<String, String> producer = new HashMap<>();
     private final Map<String, String> constantSource = new HashMap<>();
     private final Map<String, OnnxMl.TensorProto> constantNodes = new HashMap<>();
@@ -230,7 +233,7 @@ public final class OnnxModel {
                         role = NodeRole.ELEMENTWISE;
                     } else {
                         long[] shape = constantShape(constantSource.get(constants.get(0)));
-                        long count = io.rechannel.core.Shapes.count(shape);
+                        long count = Shapes.count(shape);
                         role = count == 1 ? NodeRole.PER_CHANNEL : NodeRole.PER_CHANNEL_CONSTANTS;
                         axis = count == 1 ? null : constantAxis(shape, inputShapes.isEmpty() ? null : inputShapes.get(0));
                         if (count > 1 && axis == null) {
@@ -261,7 +264,7 @@ public final class OnnxModel {
             return null;
         }
         long[] inferred = new long[weight.length];
-        java.util.Arrays.fill(inferred, -1);
+        Arrays.fill(inferred, -1);
         inferred[1] = node.getOpType().equals("Conv") ? weight[0] : weight[1] * attribute(node, "group", 1);
         return inferred;
     }

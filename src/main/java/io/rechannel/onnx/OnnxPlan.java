@@ -4,15 +4,19 @@ import ai.onnx.proto.OnnxMl;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.RechannelException;
+import io.rechannel.core.Shapes;
+import io.rechannel.core.Statistic;
 import io.rechannel.graph.ChannelAnalysis;
 import io.rechannel.graph.ChannelAxis;
 import io.rechannel.graph.ChannelDependency;
+import io.rechannel.graph.ChannelPlanning;
 import io.rechannel.graph.Consumer;
-import io.rechannel.graph.Node;
 import io.rechannel.graph.Segment;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The constants of an ONNX model that depend on one input's channels, each with the view of its
@@ -21,7 +25,7 @@ import java.util.List;
  * @param weights   consumer weights (Conv/ConvTranspose W, Gemm/MatMul B), mixed by the channel map
  * @param constants per-channel constants (BatchNormalization statistics, Sub/Div/Mul/Add operands), re-indexed
  */
-public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channels, List<Use> weights, List<Use> constants) {
+record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channels, List<Use> weights, List<Use> constants) {
 
     /**
      * One constant read by one node: the node, its input position, the constant (initializer or
@@ -30,33 +34,17 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
      * @param dim the dimension of the constant's shape holding the channel axis
      */
     public record Use(Consumer consumer, OnnxMl.NodeProto node, int input, String source, AxisView view, int dim,
-                      String role) {
+                      String role, Statistic statistic) {
     }
 
     public static OnnxPlan of(OnnxModel model, AdaptOptions options, String source) {
         ChannelAnalysis analysis = new ChannelAnalysis(model.graph(), options.channelIndependent(), source, ChannelAxis.FIRST);
-        Node input = analysis.chooseInput(options.input());
-        ChannelDependency first = analysis.analyse(input, -1);
-        long[] shape = input.declaredShape().orElse(null);
-        int channels = -1;
-        if (shape != null && shape.length >= 2) {
-            long c = shape[first.axis().index(shape.length)];
-            if (c > Integer.MAX_VALUE) {
-                throw RechannelException.malformed(source + ": input '" + input.id() + "' declares " + c + " channels");
-            }
-            channels = c > 0 ? (int) c : -1;
-        }
-        List<Use> weights = new ArrayList<>();
-        if (channels < 0) {
-            // the first layer reading the input itself (not a concatenation, not a flatten) has its channel count
-            Consumer consumer = first.consumers().stream()
-                    .filter(c -> c.segment().offset() == 0 && c.segment().slices() == 1 && !c.segment().flattened())
-                    .findFirst().orElseThrow(() -> RechannelException.unsupported(source
-                            + ": the model does not declare how many channels input '" + input.id() + "' has"));
-            channels = weightUse(model, consumer, 1, source).view().axisLength();
-        }
-        ChannelDependency dependency = analysis.analyse(input, channels);
+        ChannelPlanning.AnalysedInput analysed = ChannelPlanning.analyse(analysis, options.input(), true,
+                consumer -> weightUse(model, consumer, 1, source).view().axisLength(), source);
+        ChannelDependency dependency = analysed.dependency();
+        int channels = analysed.channels();
         OnnxShapeReaders.check(model, dependency, source);
+        List<Use> weights = new ArrayList<>();
         for (Consumer consumer : dependency.consumers()) {
             weights.add(weightUse(model, consumer, channels, source));
         }
@@ -69,18 +57,56 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
                     continue;
                 }
                 long[] dims = model.constantShape(constant);
-                if (io.rechannel.core.Shapes.count(dims) <= 1) {
+                if (Shapes.count(dims) <= 1) {
                     continue;
                 }
                 int dim = dims.length == 1 ? 0 : indexOfChannel(dims, consumer.segment());
-                int c = channels;
-                AxisView view = fitted(() -> spanView(AxisView.of(dims, dim), consumer, c, source),
+                String what = source + ": node '" + consumer.node().id() + "' constant '" + constant + "'";
+                AxisView view = fitted(() -> ChannelPlanning.span(AxisView.of(dims, dim), consumer, channels, what),
                         source, consumer, constant, dims, channels);
-                constants.add(new Use(consumer, node, k, constant, view,
-                        dim, node.getOpType() + (node.getOpType().equals("BatchNormalization") ? "." + k : "")));
+                constants.add(new Use(consumer, node, k, constant, view, dim,
+                        node.getOpType() + (node.getOpType().equals("BatchNormalization") ? "." + k : ""), null));
             }
         }
-        return new OnnxPlan(model, dependency, channels, weights, constants);
+        Statistics statistics = new Statistics(constants);
+        List<Use> withStatistics = constants.stream().map(u -> new Use(u.consumer(), u.node(), u.input(), u.source(),
+                u.view(), u.dim(), u.role(), statistics.of(u.node(), u.input()))).toList();
+        return new OnnxPlan(model, dependency, channels, weights, withStatistics);
+    }
+
+    /**
+     * Which constants take the user's statistics for new channels: those of the first normalisation, a Sub (the
+     * mean) with the first Div or Mul after it (the spread), or a BatchNormalization, whichever comes first.
+     */
+    private static final class Statistics {
+        private final OnnxMl.NodeProto firstSub;
+        private final OnnxMl.NodeProto firstSpread;
+        private final OnnxMl.NodeProto firstBatchNorm;
+
+        Statistics(List<Use> constants) {
+            List<OnnxMl.NodeProto> nodes = constants.stream().map(Use::node).toList();
+            OnnxMl.NodeProto first = nodes.stream()
+                    .filter(n -> n.getOpType().equals("Sub") || n.getOpType().equals("BatchNormalization"))
+                    .findFirst().orElse(null);
+            boolean sub = first != null && first.getOpType().equals("Sub");
+            firstSub = sub ? first : null;
+            firstSpread = sub ? nodes.stream().filter(n -> n.getOpType().equals("Div") || n.getOpType().equals("Mul"))
+                    .findFirst().orElse(null) : null;
+            firstBatchNorm = sub ? null : first;
+        }
+
+        Statistic of(OnnxMl.NodeProto node, int input) {
+            if (node == firstSub) {
+                return Statistic.MEAN;
+            }
+            if (node == firstSpread) {
+                return node.getOpType().equals("Div") ? Statistic.STD : Statistic.INVERSE_STD;
+            }
+            if (node == firstBatchNorm) {
+                return input == 3 ? Statistic.MEAN : input == 4 ? Statistic.VARIANCE : null;
+            }
+            return null;
+        }
     }
 
     private static int indexOfChannel(long[] dims, Segment segment) {
@@ -104,7 +130,7 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
             default -> 1;
         };
         String which = source + ": node '" + consumer.node().id() + "' (" + op + ") weight '" + weight + "' has dims "
-                + java.util.Arrays.toString(dims);
+                + Arrays.toString(dims);
         if (dims.length < rank || op.equals("Gemm") && dims.length != 2) {
             throw RechannelException.malformed(which + "; " + op + " needs a weight of rank "
                     + (op.equals("Gemm") ? "2" : rank + " or more"));
@@ -131,13 +157,13 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
      * A constant's channel view; a constant narrower than the channels the model feeds it (a declared input
      * shape that disagrees with the weights) is malformed.
      */
-    private static <T> T fitted(java.util.function.Supplier<T> view, String source, Consumer consumer,
+    private static <T> T fitted(Supplier<T> view, String source, Consumer consumer,
                                    String constant, long[] dims, int channels) {
         try {
             return view.get();
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw RechannelException.malformed(source + ": node '" + consumer.node().id() + "' reads '" + constant + "' of dims "
-                    + java.util.Arrays.toString(dims) + ", which does not fit the " + channels + " channels the model feeds it"
+                    + Arrays.toString(dims) + ", which does not fit the " + channels + " channels the model feeds it"
                     + (consumer.segment().offset() > 0 ? " at offset " + consumer.segment().offset() : ""));
         }
     }
@@ -145,56 +171,25 @@ public record OnnxPlan(OnnxModel model, ChannelDependency dependency, int channe
     private static Use weightView(OnnxMl.NodeProto node, String weight, long[] dims, Consumer consumer, int channels,
                                   String source) {
         String op = node.getOpType();
-        Segment segment = consumer.segment();
-        int dim;
-        AxisView view;
-        switch (op) {
-            case "Conv", "ConvTranspose" -> {
-                dim = op.equals("Conv") ? 1 : 0;
-                AxisView whole = AxisView.of(dims, dim);
-                view = spanView(whole, consumer, channels, source);
-            }
-            default -> {
-                // Gemm (B is N×K with transB, else K×N) and MatMul (K×N): K may fold positions with channels
-                boolean transposed = op.equals("Gemm") && OnnxModel.attribute(node, "transB", 0) == 1;
-                if (dims.length != 2) {
-                    throw RechannelException.unsupported(source + ": node '" + consumer.node().id() + "' (" + op
-                            + ") has a weight of rank " + dims.length + "; rechannel adapts 2-D MatMul weights");
-                }
-                dim = transposed ? 1 : 0;
-                long k = dims[dim];
-                long n = dims[1 - dim];
-                int total = segment.total() > 0 ? segment.total() : channels;
-                if (segment.flattened()) {
-                    if (k % total != 0) {
-                        throw RechannelException.malformed(source + ": node '" + consumer.node().id() + "' has " + k
-                                + " input features, not a multiple of the " + total + " channels it flattens");
-                    }
-                    long positions = k / total;
-                    boolean channelsFastest = segment.axis() == ChannelAxis.LAST;
-                    if (transposed) {
-                        view = spanView(channelsFastest ? AxisView.whole(n * positions, total, 1)
-                                : AxisView.whole(n, total, positions), consumer, channels, source);
-                    } else {
-                        view = spanView(channelsFastest ? AxisView.whole(positions, total, n)
-                                : AxisView.whole(1, total, positions * n), consumer, channels, source);
-                    }
-                } else {
-                    view = spanView(transposed ? AxisView.whole(n, (int) k, 1) : AxisView.whole(1, (int) k, n),
-                            consumer, channels, source);
-                }
-            }
+        String what = source + ": node '" + consumer.node().id() + "'";
+        if (op.equals("Conv") || op.equals("ConvTranspose")) {
+            int dim = op.equals("Conv") ? 1 : 0;
+            return new Use(consumer, node, 1, weight, ChannelPlanning.span(AxisView.of(dims, dim), consumer, channels, what),
+                    dim, op, null);
         }
-        return new Use(consumer, node, 1, weight, view, dim, op);
-    }
-
-    /** The span of a consumer's slices of the input channels on a whole axis. */
-    private static AxisView spanView(AxisView whole, Consumer consumer, int channels, String source) {
-        Segment segment = consumer.segment();
-        if (segment.offset() < 0 || segment.offset() + segment.span(channels) > whole.axisLength()) {
-            throw RechannelException.malformed(source + ": node '" + consumer.node().id() + "' has " + whole.axisLength()
-                    + " input channels, too few for the input's " + channels + " at " + segment.offsets());
+        // Gemm (B is N×K with transB, else K×N) and MatMul (K×N): K may fold positions with channels
+        boolean transposed = op.equals("Gemm") && OnnxModel.attribute(node, "transB", 0) == 1;
+        if (dims.length != 2) {
+            throw RechannelException.unsupported(source + ": node '" + consumer.node().id() + "' (" + op
+                    + ") has a weight of rank " + dims.length + "; rechannel adapts 2-D MatMul weights");
         }
-        return new AxisView(whole.outer(), whole.axisLength(), whole.inner(), segment.offset(), segment.span(channels));
+        int dim = transposed ? 1 : 0;
+        long k = dims[dim];
+        long n = dims[1 - dim];
+        AxisView view = consumer.segment().flattened()
+                ? ChannelPlanning.flattenedDense(k, n, transposed, consumer, channels, what)
+                : ChannelPlanning.span(transposed ? AxisView.whole(n, (int) k, 1) : AxisView.whole(1, (int) k, n),
+                        consumer, channels, what);
+        return new Use(consumer, node, 1, weight, view, dim, op, null);
     }
 }

@@ -2,6 +2,7 @@ package io.rechannel.onnx;
 
 import ai.onnx.proto.OnnxMl;
 import io.rechannel.core.RechannelException;
+import io.rechannel.core.Shapes;
 import io.rechannel.graph.ChannelAxis;
 import io.rechannel.graph.ChannelDependency;
 import io.rechannel.graph.Consumer;
@@ -220,7 +221,7 @@ final class OnnxShapeReaders {
     private int vectorLength(String tensor) {
         String constant = model.constantSource(tensor);
         if (constant != null) {
-            return (int) io.rechannel.core.Shapes.count(model.constantShape(constant));
+            return (int) Shapes.count(model.constantShape(constant));
         }
         long[] values = constantNodeIntegers(tensor);
         if (values != null) {
@@ -259,7 +260,7 @@ final class OnnxShapeReaders {
         if (t.getDataLocation() == OnnxMl.TensorProto.DataLocation.EXTERNAL) {
             return null;
         }
-        int count = (int) io.rechannel.core.Shapes.count(t.getDimsList().stream().mapToLong(Long::longValue).toArray());
+        int count = (int) Shapes.count(t.getDimsList().stream().mapToLong(Long::longValue).toArray());
         long[] values = new long[count];
         ByteBuffer raw = t.hasRawData() ? t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN) : null;
         for (int i = 0; i < count; i++) {

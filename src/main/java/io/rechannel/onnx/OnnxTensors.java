@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl;
 import io.rechannel.core.ElementType;
 import io.rechannel.core.HalfFloat;
 import io.rechannel.core.RechannelException;
+import io.rechannel.core.Shapes;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -23,7 +24,7 @@ final class OnnxTensors {
     static double[] values(OnnxMl.TensorProto tensor, Path file, byte[] external) {
         int type = tensor.getDataType();
         width(type, tensor.getName(), file);
-        long count = io.rechannel.core.Shapes.count(tensor.getDimsList().stream().mapToLong(Long::longValue).toArray());
+        long count = Shapes.count(tensor.getDimsList().stream().mapToLong(Long::longValue).toArray());
         double[] values = new double[Math.toIntExact(count)];
         ByteBuffer raw = external != null ? ByteBuffer.wrap(external)
                 : tensor.hasRawData() ? tensor.getRawData().asReadOnlyByteBuffer() : null;

@@ -5,6 +5,8 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.WireFormat;
 import io.rechannel.core.RechannelException;
+import io.rechannel.format.ByteRanges;
+import io.rechannel.format.Progress;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -81,7 +83,7 @@ final class OnnxWriter {
              // the output is a fresh, empty temporary file: truncating it on open would only make the
              // file system flush every written page at close (ext4 does so after a truncation)
              FileChannel out = FileChannel.open(output, StandardOpenOption.WRITE);
-             io.rechannel.format.Progress progress = io.rechannel.format.Progress.of("writing " + output.getFileName(),
+             Progress progress = Progress.of("writing " + output.getFileName(),
                      source.size())) {
             for (OnnxFile.Span span : in.modelFields()) {
                 if (span == in.graph()) {
@@ -130,7 +132,7 @@ final class OnnxWriter {
         }
     }
 
-    private static void put(FileChannel out, Part part, FileChannel source, io.rechannel.format.Progress progress)
+    private static void put(FileChannel out, Part part, FileChannel source, Progress progress)
             throws IOException {
         if (part.bytes() != null) {
             ByteBuffer buffer = ByteBuffer.wrap(part.bytes());
@@ -140,6 +142,6 @@ final class OnnxWriter {
             progress.advance(part.bytes().length);
             return;
         }
-        io.rechannel.format.ByteRanges.copy(source, part.start(), part.size(), out, out.position(), progress);
+        ByteRanges.copy(source, part.start(), part.size(), out, out.position(), progress);
     }
 }

@@ -4,17 +4,18 @@ import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
+import io.rechannel.core.ElementType;
 import io.rechannel.core.Mixing;
 import io.rechannel.core.ChannelStats;
 import io.rechannel.format.TensorEdit;
 import io.rechannel.format.TensorStore;
+import io.rechannel.core.PerChannelConstants;
+import io.rechannel.core.Statistic;
+import io.rechannel.format.TensorChange;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.function.ToDoubleFunction;
 
 /**
  * Turns a plan and a channel map into tensor edits, with the core's mixer: weights mixed by M,
@@ -45,10 +46,8 @@ final class StateDictAdapter {
             edits.add(edit(w, mixed));
         }
         for (StateDictPlanner.Target c : plan.constants()) {
-            double[] values = ChannelMixer.remapConstants(store.read(c.tensor()), c.view(), map);
-            boolean mean = StateDictPlanner.localName(c.tensor()).endsWith("mean");
-            applyStats(values, c.view(), mean ? ChannelStats::mean : ChannelStats::std);
-            edits.add(edit(c, values));
+            edits.add(edit(c, PerChannelConstants.adapt(store.read(c.tensor()), c.view(), map, statistic(c),
+                    options.stats(), elementType(Dtype.of(c.tensor())), store.file() + ": '" + c.tensor().name() + "'")));
         }
         for (StateDictPlanner.Target s : plan.slots()) {
             edits.add(edit(s, ChannelMixer.remix(store.read(s.tensor()), s.view(), Mixing.state(map))));
@@ -56,21 +55,41 @@ final class StateDictAdapter {
         return edits;
     }
 
-    /** One line per changed tensor, for the report. */
-    static List<String> describe(List<TensorEdit> edits, StateDictPlanner.Plan plan) {
-        List<String> lines = new ArrayList<>();
+    /** Refuses statistics for new channels when the state dict holds no pixel_mean or pixel_std to take them. */
+    static void checkStats(StateDictPlanner.Plan plan, AdaptOptions options, String source) {
+        PerChannelConstants.checkStatsTargets(options.stats(), plan.constants().stream()
+                .map(c -> new PerChannelConstants.Target("'" + c.tensor().name() + "'", statistic(c), 1)).toList(),
+                source, null, "pixel_mean or pixel_std buffer");
+    }
+
+    /** What a per-channel buffer holds: {@code pixel_mean} the mean, {@code pixel_std} the standard deviation. */
+    private static Statistic statistic(StateDictPlanner.Target constant) {
+        return StateDictPlanner.localName(constant.tensor()).endsWith("mean") ? Statistic.MEAN : Statistic.STD;
+    }
+
+    /** The range a floating dtype holds (bfloat16 has float32's). */
+    private static ElementType elementType(Dtype dtype) {
+        return switch (dtype) {
+            case F64 -> ElementType.FLOAT64;
+            case F16 -> ElementType.FLOAT16;
+            default -> ElementType.FLOAT32;
+        };
+    }
+
+    /** Every changed tensor with its shapes, for the report. */
+    static List<TensorChange> describe(List<TensorEdit> edits, StateDictPlanner.Plan plan) {
+        List<TensorChange> changes = new ArrayList<>();
         for (TensorEdit e : edits) {
-            String role = plan.weights().stream().anyMatch(t -> t.tensor().equals(e.tensor())) ? "mixed"
-                    : plan.constants().stream().anyMatch(t -> t.tensor().equals(e.tensor())) ? "per-channel constants"
-                    : "optimizer state";
-            lines.add(e.tensor().name() + " " + e.tensor().shapeList() + " -> " + Arrays.toString(e.shape()) + " (" + role + ")");
+            TensorChange.Kind kind = plan.weights().stream().anyMatch(t -> t.tensor().equals(e.tensor())) ? TensorChange.Kind.MIXED
+                    : plan.constants().stream().anyMatch(t -> t.tensor().equals(e.tensor())) ? TensorChange.Kind.CONSTANTS
+                    : TensorChange.Kind.OPTIMIZER_STATE;
+            changes.add(TensorChange.of(e.tensor().name(), e.tensor().shape(), e.shape(), kind));
         }
-        return lines;
+        return changes;
     }
 
     private TensorEdit edit(StateDictPlanner.Target target, double[] values) {
-        long[] shape = target.tensor().shape();
-        shape[target.axis()] = map.newCount();
+        long[] shape = target.view().resizedShape(target.tensor().shape(), target.axis(), map.newCount());
         return TensorEdit.whole(target.tensor(), shape, () -> values);
     }
 
@@ -106,10 +125,4 @@ final class StateDictAdapter {
         return sum;
     }
 
-    private void applyStats(double[] values, AxisView view, ToDoubleFunction<ChannelStats> pick) {
-        AxisView out = view.withCount(map.newCount());
-        for (Map.Entry<String, ChannelStats> entry : options.stats().entrySet()) {
-            out.fillChannel(values, map.to().indexOf(entry.getKey()), pick.applyAsDouble(entry.getValue()));
-        }
-    }
 }

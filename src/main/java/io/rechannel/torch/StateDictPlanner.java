@@ -1,11 +1,13 @@
 package io.rechannel.torch;
 
 import io.rechannel.core.AxisView;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.NamedTensor;
 import io.rechannel.format.TensorStore;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -89,7 +91,7 @@ final class StateDictPlanner {
         for (NamedTensor w : weights) {
             long[] shape = w.shape();
             if (!w.isFloating() || shape.length < 2 || shape.length > 5) {
-                throw RechannelException.usage("--tensor " + w.name() + ": " + w.dtype() + " " + w.shapeList()
+                throw RechannelException.usage(OptionName.TENSORS + " " + w.name() + ": " + w.dtype() + " " + w.shapeList()
                         + " is not a floating-point Linear or convolution weight ([out, in, ...])");
             }
             if (channels >= 0 && shape[1] != channels) {
@@ -111,7 +113,7 @@ final class StateDictPlanner {
         }
         if (candidates.size() > 1) {
             throw RechannelException.usage(source + ": several weights may read the input: " + describe(candidates)
-                    + "; name those that do with --tensor NAME (repeatable)");
+                    + "; name those that do with " + OptionName.TENSORS + " NAME (repeatable)");
         }
         List<NamedTensor> convolutions = model().stream()
                 .filter(t -> t.isFloating() && t.shape().length >= 3 && t.shape().length <= 5).toList();
@@ -119,7 +121,8 @@ final class StateDictPlanner {
         List<NamedTensor> suggestions = convolutions.stream().filter(t -> t.shape()[1] == fewest).limit(5).toList();
         throw RechannelException.usage(source + ": no weight is named like an input layer (conv1, stem, conv_stem,"
                 + " patch_embed.proj, features.0, ...)" + (suggestions.isEmpty() ? "" : "; the convolutions with the fewest"
-                + " input channels are " + describe(suggestions)) + "; name the weight(s) reading the input with --tensor NAME");
+                + " input channels are " + describe(suggestions)) + "; name the weight(s) reading the input with "
+                + OptionName.TENSORS + " NAME");
     }
 
     /** A tensor by its full name, or by its name inside the model's state dict when that is unique. */
@@ -135,11 +138,11 @@ final class StateDictPlanner {
             return matches.get(0);
         }
         if (matches.size() > 1) {
-            throw RechannelException.usage("--tensor " + name + ": several tensors have this name: "
+            throw RechannelException.usage(OptionName.TENSORS + " " + name + ": several tensors have this name: "
                     + describe(matches) + "; give the full name");
         }
         List<NamedTensor> candidates = candidates();
-        throw RechannelException.usage("--tensor " + name + ": " + source + " has no such tensor"
+        throw RechannelException.usage(OptionName.TENSORS + " " + name + ": " + source + " has no such tensor"
                 + (candidates.isEmpty() ? "" : " (input layers by name: " + describe(candidates) + ")"));
     }
 
@@ -178,15 +181,15 @@ final class StateDictPlanner {
         for (Target w : weights) {
             long[] shape = w.tensor().shape();
             Map<String, List<NamedTensor>> byParam = new LinkedHashMap<>();
-            optimizer.stream().filter(s -> java.util.Arrays.equals(s.shape(), shape))
+            optimizer.stream().filter(s -> Arrays.equals(s.shape(), shape))
                     .forEach(s -> byParam.computeIfAbsent(s.optimizerOf(), k -> new ArrayList<>()).add(s));
             List<NamedTensor> sameShape = model().stream()
-                    .filter(t -> java.util.Arrays.equals(t.shape(), shape)).toList();
+                    .filter(t -> Arrays.equals(t.shape(), shape)).toList();
             if (byParam.size() > 1 || sameShape.size() > 1) {
                 throw RechannelException.unsupported(source + ": the optimizer state of '" + w.tensor().name()
                         + "' cannot be told from that of " + (sameShape.size() > 1 ? describe(sameShape)
                         : "parameters " + byParam.keySet()) + " (same shape " + w.tensor().shapeList()
-                        + "; optimizer state is keyed by index, not name); pass --drop-optimizer to remove the optimizer state");
+                        + "; optimizer state is keyed by index, not name); " + OptionName.DROP_OPTIMIZER + " removes the optimizer state instead");
             }
             byParam.values().forEach(list -> list.forEach(s -> slots.add(new Target(s, AxisView.of(shape, 1), 1))));
         }

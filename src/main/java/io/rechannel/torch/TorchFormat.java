@@ -2,6 +2,7 @@ package io.rechannel.torch;
 
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.Inspection;
@@ -15,14 +16,14 @@ import io.rechannel.format.VerifyResult;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
+import java.util.Set;
 
 /**
  * PyTorch state dicts: safetensors files (single or sharded with an index) and {@code torch.save}
@@ -93,7 +94,7 @@ public final class TorchFormat implements ModelFormat {
 
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
-        options.refuseUnused(file.toString(), description(), Set.of("--tensor"));
+        options.refuseUnused(file.toString(), description(), Set.of(OptionName.TENSORS));
         try (TensorStore store = open(file)) {
             Map<String, String> details = new LinkedHashMap<>(store.details());
             long parameters = 0;
@@ -107,12 +108,12 @@ public final class TorchFormat implements ModelFormat {
             List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
             List<String> notes = new ArrayList<>();
             try {
-                StateDictPlanner.Plan plan = planner.plan(options.tensors(), true);
+                StateDictPlanner.Plan plan = planner.plan(options.formatOptions().tensors(), true);
                 inputs.add(new Inspection.InputInfo("(state dict, no graph)", null, "channels_first", plan.channels()));
                 for (StateDictPlanner.Target w : plan.weights()) {
                     layers.add(new Inspection.LayerInfo(w.tensor().name(), "weight [out, in, ...]",
                             Map.of(w.tensor().name(), w.tensor().shapeList()), "reads the input's " + plan.channels()
-                            + " channels on axis 1" + (options.tensors().isEmpty() ? " (chosen by its name)" : "")));
+                            + " channels on axis 1" + (options.formatOptions().tensors().isEmpty() ? " (chosen by its name)" : "")));
                 }
                 for (StateDictPlanner.Target c : plan.constants()) {
                     preprocessing.add(new Inspection.LayerInfo(c.tensor().name(), "per-channel buffer",
@@ -128,29 +129,26 @@ public final class TorchFormat implements ModelFormat {
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
-        options.refuseUnused(input.toString(), description(), Set.of("--tensor"));
+        options.refuseUnused(input.toString(), description(), Set.of(OptionName.TENSORS));
         String source = input.toString();
         try (TensorStore store = open(input)) {
-            StateDictPlanner.Plan plan = new StateDictPlanner(store).plan(options.tensors(), options.dropOptimizer());
-            ChannelMap map = options.channelMap(plan.channels(), source);
-            if (map.isIdentity()) {
-                throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
-            }
+            StateDictPlanner.Plan plan = new StateDictPlanner(store).plan(options.formatOptions().tensors(), options.dropsOptimizer());
+            ChannelMap map = options.changingMap(plan.channels(), source);
+            StateDictAdapter.checkStats(plan, options, source);
             List<TensorEdit> edits = new StateDictAdapter(store, map, options).edits(plan);
-            List<String> changes = new ArrayList<>(StateDictAdapter.describe(edits, plan));
-            changes.addAll(store.write(output, edits, options.dropOptimizer(), overwrite));
+            List<String> changes = new ArrayList<>(store.write(output, edits, options.dropsOptimizer(), overwrite));
             List<String> notes = new ArrayList<>();
-            if (options.dropOptimizer() && store.hasOptimizer()) {
-                notes.add("optimizer state removed (--drop-optimizer); its settings (param_groups) are kept");
+            if (options.dropsOptimizer() && store.hasOptimizer()) {
+                changes.add(AdaptResult.OPTIMIZER_REMOVED);
+                notes.add("the optimizer's settings (param_groups) are kept");
             }
-            return new AdaptResult(source, output.toString(), map.from().toString(), map.to().toString(), map.rules(),
-                    changes, notes, null);
+            return AdaptResult.of(source, output.toString(), map, StateDictAdapter.describe(edits, plan), changes, notes);
         }
     }
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
-        options.refuseUnused(original.toString(), description(), Set.of("--tensor"));
+        options.refuseUnused(original.toString(), description(), Set.of(OptionName.TENSORS));
         try (TensorStore before = open(original); TensorStore after = open(adapted)) {
             return new StateDictVerifier(before, after).verify(options);
         }

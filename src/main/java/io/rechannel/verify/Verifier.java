@@ -4,6 +4,7 @@ import io.rechannel.core.AxisView;
 import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
@@ -254,7 +255,7 @@ public final class Verifier {
             }
             if (Math.abs(m[pivot][col]) <= 1e-12 * scale || scale == 0) {
                 throw RechannelException.inexact("the original weight's channel slices are linearly dependent (all zero?);"
-                        + " the channel map cannot be recovered from it: pass --to and --init to verify");
+                        + " the channel map cannot be recovered from it: give " + OptionName.TO + " and " + OptionName.INIT + " to verify");
             }
             double[] tmp = m[col];
             m[col] = m[pivot];

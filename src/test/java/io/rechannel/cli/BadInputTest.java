@@ -95,7 +95,7 @@ class BadInputTest {
     void existingOutputNeedsForce(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("o.h5");
         Files.writeString(out, "keep me");
-        assertClean(extend(fixture("keras/tiny_vgg.h5"), out), 3, "pass --force", dir);
+        assertClean(extend(fixture("keras/tiny_vgg.h5"), out), 3, "exists (--force not given)", dir);
         assertEquals("keep me", Files.readString(out));
         assertEquals(0, extend(fixture("keras/tiny_vgg.h5"), out, "--force").exitCode());
     }

@@ -28,7 +28,7 @@ class NumericSafetyTest {
         RechannelException e = assertThrows(RechannelException.class,
                 () -> ChannelMap.build(RGB, RGBY, List.of(rule), 0));
         assertEquals(RechannelException.Kind.USAGE, e.kind());
-        assertTrue(e.getMessage().startsWith("--init " + rule + ": "), e.getMessage());
+        assertTrue(e.getMessage().startsWith("option 'init' " + rule + ": "), e.getMessage());
         assertTrue(e.getMessage().contains("finite"), e.getMessage());
     }
 
@@ -39,7 +39,7 @@ class NumericSafetyTest {
     void nonFiniteOrNonPositiveStatisticsAreRefused(String rule) {
         RechannelException e = assertThrows(RechannelException.class, () -> ChannelStats.parse(List.of(rule)));
         assertEquals(RechannelException.Kind.USAGE, e.kind());
-        assertTrue(e.getMessage().startsWith("--stats " + rule + ": "), e.getMessage());
+        assertTrue(e.getMessage().startsWith("option 'stats' " + rule + ": "), e.getMessage());
     }
 
     @Test

@@ -67,7 +67,7 @@ class AtomicOutputTest {
             Files.writeString(target, "theirs");
             RechannelException e = assertThrows(RechannelException.class, out::commit);
             assertEquals(RechannelException.Kind.IO, e.kind());
-            assertEquals(target + ": appeared while rechannel was writing it; not replaced (pass --force to replace it)",
+            assertEquals(target + ": appeared while rechannel was writing it; not replaced (option 'overwrite' not given)",
                     e.getMessage());
         }
         assertEquals("theirs", Files.readString(target));
@@ -136,7 +136,7 @@ class AtomicOutputTest {
             Files.writeString(out.path(), "model");
             Files.writeString(out.path().resolveSibling("out.bin.data"), "ours");
             RechannelException e = assertThrows(RechannelException.class, out::commit);
-            assertEquals(data + ": exists; pass --force to overwrite it", e.getMessage());
+            assertEquals(data + ": exists (option 'overwrite' not given)", e.getMessage());
         }
         assertEquals("theirs", Files.readString(data));
         assertEquals(List.of("model.bin", "out.bin.data"), names(dir));

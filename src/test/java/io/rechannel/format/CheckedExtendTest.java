@@ -67,7 +67,7 @@ class CheckedExtendTest {
         RechannelException e = assertThrows(RechannelException.class, () -> ModelFormats.forFile(input).extend(input, output,
                 false, RGBY, written -> write(output, "theirs")));
         assertEquals(RechannelException.Kind.IO, e.kind());
-        assertEquals(output + ": appeared while rechannel was writing it; not replaced (pass --force to replace it)",
+        assertEquals(output + ": appeared while rechannel was writing it; not replaced (option 'overwrite' not given)",
                 e.getMessage());
         assertEquals("theirs", Files.readString(output));
         assertEquals(List.of("model.scripted", "out.scripted"), names(dir), "the data file placed first is taken back");

@@ -70,7 +70,7 @@ class ChannelAnalysisTest {
                 node("conv", NodeRole.MIXES_CHANNELS, ChannelAxis.LAST, "lambda"));
         RechannelException e = assertThrows(RechannelException.class, () -> analyse(nodes, Set.of()));
         assertEquals(RechannelException.Kind.AMBIGUOUS_CHANNELS, e.kind());
-        assertTrue(e.getMessage().contains("--channel-independent lambda"), e.getMessage());
+        assertTrue(e.getMessage().contains("option 'channelIndependent' lambda"), e.getMessage());
         assertEquals("conv", analyse(nodes, Set.of("lambda")).consumers().get(0).node().id());
     }
 

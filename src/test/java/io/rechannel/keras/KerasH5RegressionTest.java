@@ -1,5 +1,6 @@
 package io.rechannel.keras;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -11,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Inputs that crashed the native HDF5 library, run in a separate JVM (a regression would crash it, not
+ * Inputs that crashed the native HDF5 library (or were once misreported), run in a separate JVM (a regression would crash it, not
  * the test JVM) through inspect, extend and verify with the fuzz tests' checks (see {@link FuzzHarness}).
  */
 class KerasH5RegressionTest {
@@ -31,5 +32,19 @@ class KerasH5RegressionTest {
             assertTrue(outcome.err().contains("model.h5: attribute /@model_config: its variable-length value refers to no"
                     + " object"), outcome.err());
         }
+    }
+
+    /**
+     * A damaged link name (byte 121691 of tiny_vgg.h5 xor 0xC5) that extend copies into its output unread: verify
+     * must report it as the original's damage, never as an output rechannel cannot read back.
+     */
+    @Test
+    void damageCopiedIntoTheOutputIsReportedAsTheOriginals() throws Exception {
+        List<List<FuzzHarness.Outcome>> outcomes = new FuzzHarness("model.h5", Files.readAllBytes(Path.of("examples/tiny_vgg.h5")))
+                .check(List.of(List.of(new Mutations.Flip(121691, 0xC5))));
+        FuzzHarness.Outcome verify = outcomes.get(0).stream().filter(o -> o.command().startsWith("verify")).findFirst()
+                .orElseThrow();
+        assertEquals(4, verify.exitCode(), verify.toString());
+        assertTrue(verify.err().contains("model.h5: cannot read link name /model_weights/block3_conv3"), verify.err());
     }
 }
