@@ -131,7 +131,7 @@ class TransferRulesTest {
     void anExistingOutputOrAnInputAsOutputIsRefused(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("out.h5");
         Files.writeString(out, "mine");
-        assertRefused(3, out + ": exists; pass --force", into("tiny_vgg_rgby_template.h5", out));
+        assertRefused(3, out + ": exists (option 'overwrite' not given)", into("tiny_vgg_rgby_template.h5", out));
         assertEquals("mine", Files.readString(out));
         Path pretrained = dir.resolve("pretrained.h5");
         Files.copy(keras(PRETRAINED.toString()), pretrained);
