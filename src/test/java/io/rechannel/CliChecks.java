@@ -65,7 +65,7 @@ public final class CliChecks {
             System.setProperty("rechannel.blockElements", blockElements);
         }
         try {
-            TestSupport.Run run = TestSupport.cli("extend", input.toString(), "--to", "RGBY", "--init", init, "-o",
+            TestSupport.Run run = TestSupport.cli("extend", input.toString(), "--from", "RGB", "--to", "RGBY", "--init", init, "-o",
                     out.toString(), "--verify");
             assertEquals(0, run.exitCode(), run.out() + run.err());
         } finally {

@@ -16,7 +16,7 @@ public final class MapOptions {
     String to;
 
     @Option(names = "--from", paramLabel = "SPEC",
-            description = "What the existing channels are (default RGB for 3 channels; BGR for caffe-style models).")
+            description = "What the existing channels are (default RGB for 3 channels; required for caffe-style Keras models: BGR, or RGB to take them as they are).")
     String from;
 
     @Option(names = "--init", paramLabel = "RULE",

@@ -26,6 +26,10 @@ final class KerasExtension {
                             String output) {
         KerasPlan plan = KerasPlanner.of(model, source).plan(options);
         ChannelMap map = options.channelMap(plan.channels(), source);
+        String caffe = options.from() == null ? CaffeStyle.modelName(model, plan) : null;
+        if (caffe != null) {
+            throw RechannelException.usage(CaffeStyle.refusal(source, caffe));
+        }
         if (map.isIdentity()) {
             throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
         }

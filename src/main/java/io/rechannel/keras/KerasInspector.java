@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /** Builds the {@code inspect} report of a Keras model. */
@@ -66,10 +65,9 @@ final class KerasInspector {
                     preprocessing.add(new Inspection.LayerInfo(layer.path(), layer.className(),
                             KerasH5Format.shapes(model.store().weightsOf(layer)), preprocessingDetail(layer)));
                 }
-                String caffe = plan.channels() == 3 ? caffeStyleModel(plan) : null;
+                String caffe = CaffeStyle.modelName(model, plan);
                 if (caffe != null) {
-                    notes.add("'" + caffe + "' looks like a caffe-style keras.applications model:"
-                            + " its first channel is blue; pass --from BGR");
+                    notes.add(CaffeStyle.note(caffe));
                 }
             } catch (RechannelException e) {
                 inputs.add(new Inspection.InputInfo(input.id(), shapeList, "unknown", -1));
@@ -87,29 +85,6 @@ final class KerasInspector {
             }
         }
         return String.join(" ", parts);
-    }
-
-    /**
-     * The name of the model (or of the nested backbone) holding the first layer, when it is one of the
-     * keras.applications models whose preprocessing is caffe's (BGR); else null.
-     */
-    private String caffeStyleModel(KerasPlan plan) {
-        List<String> names = new ArrayList<>();
-        names.add(model.graph().root().path("config").path("name").asText(""));
-        for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
-            String scope = mixed.layer().scope();
-            if (!scope.isEmpty()) {
-                names.add(scope.substring(0, scope.length() - 1).replaceAll(".*/", ""));
-            }
-        }
-        for (String name : names) {
-            String lower = name.toLowerCase(Locale.ROOT);
-            if (lower.startsWith("vgg16") || lower.startsWith("vgg19") || lower.equals("resnet50")
-                    || (lower.startsWith("resnet101") || lower.startsWith("resnet152")) && !lower.contains("v2")) {
-                return name;
-            }
-        }
-        return null;
     }
 
     private long parameterCount() {

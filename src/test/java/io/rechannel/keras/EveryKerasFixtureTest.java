@@ -39,8 +39,10 @@ class EveryKerasFixtureTest {
             int channels = report.path("inputs").get(0).path("channels").asInt();
             String name = file.getFileName().toString();
             Path out = dir.resolve("plus1-" + name);
-            TestSupport.Run run = cli("extend", file.toString(), "--to", String.valueOf(channels + 1), "--init", "mean",
-                    "-o", out.toString(), "--force", "--verify");
+            // a 3-channel model is taken as it is (caffe-style models would otherwise ask for --from)
+            String from = channels == 3 ? "RGB" : String.valueOf(channels);
+            TestSupport.Run run = cli("extend", file.toString(), "--from", from, "--to", String.valueOf(channels + 1),
+                    "--init", "mean", "-o", out.toString(), "--force", "--verify");
             assertEquals(0, run.exitCode(), run.out() + run.err());
             TestSupport.Run again = cli("inspect", out.toString(), "--json");
             assertEquals(channels + 1, new ObjectMapper().readTree(again.out()).path("inputs").get(0).path("channels").asInt(),

@@ -40,7 +40,7 @@ class KerasH5ExtendTest {
         Path input = fixture("keras/tiny_vgg.h5");
         String before = TestSupport.sha256(input);
         Path out = dir.resolve("rgby.h5");
-        TestSupport.Run run = cli("extend", input.toString(), "--to", "RGBY", "--init", "copy-last", "-o", out.toString(), "--verify");
+        TestSupport.Run run = cli("extend", input.toString(), "--from", "RGB", "--to", "RGBY", "--init", "copy-last", "-o", out.toString(), "--verify");
         assertEquals(0, run.exitCode(), run.err());
         assertTrue(run.out().contains("verified"), run.out());
         assertEquals(before, TestSupport.sha256(input), "input modified");
@@ -74,7 +74,7 @@ class KerasH5ExtendTest {
     @ValueSource(strings = {"copy-last", "mean", "sum", "zeros", "random", "timm", "Y=B", "Y=0", "Y=mean", "Y=0.5*R+0.5*G", "Y=random"})
     void everyInitialisationVerifies(String init, @TempDir Path dir) {
         Path out = dir.resolve("o.h5");
-        TestSupport.Run run = cli("extend", fixture("keras/tiny_vgg_trained.h5").toString(), "--to", "RGBY", "--init", init,
+        TestSupport.Run run = cli("extend", fixture("keras/tiny_vgg_trained.h5").toString(), "--from", "RGB", "--to", "RGBY", "--init", init,
                 "-o", out.toString(), "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
         // without the map, verify recovers it from the kernels (fresh random channels excepted)
@@ -87,7 +87,7 @@ class KerasH5ExtendTest {
     @Test
     void matchesTheAcceptedAnswersOwnKerasProcedure(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("o.h5");
-        assertEquals(0, cli("extend", fixture("keras/tiny_vgg_from_seed1.h5").toString(), "--to", "RGBY", "--init", "copy-last",
+        assertEquals(0, cli("extend", fixture("keras/tiny_vgg_from_seed1.h5").toString(), "--from", "RGB", "--to", "RGBY", "--init", "copy-last",
                 "-o", out.toString()).exitCode());
         try (Hdf5File ours = Hdf5File.open(out, false);
              Hdf5File keras = Hdf5File.open(fixture("keras/tiny_vgg_rgby_seed_procedure.h5"), false)) {
@@ -100,7 +100,7 @@ class KerasH5ExtendTest {
         "sequential", "many_layers"})
     void everyKerasFixtureExtendsAndVerifies(String name, @TempDir Path dir) throws Exception {
         Path out = dir.resolve(name + "_rgby.h5");
-        TestSupport.Run run = cli("extend", fixture("keras/" + name + ".h5").toString(), "--to", "RGBY", "--init", "Y=B",
+        TestSupport.Run run = cli("extend", fixture("keras/" + name + ".h5").toString(), "--from", "RGB", "--to", "RGBY", "--init", "Y=B",
                 "-o", out.toString(), "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
         String shapes = TestSupport.python("import h5py, json, sys\n"
@@ -175,13 +175,13 @@ class KerasH5ExtendTest {
     void everyInitialisationOnEveryKerasFixture(String name, @TempDir Path dir) {
         for (String init : new String[] {"copy-last", "mean", "sum", "zeros", "random", "timm", "Y=B", "Y=0.25*R-G"}) {
             Path out = dir.resolve("o.h5");
-            TestSupport.Run run = cli("extend", fixture("keras/" + name + ".h5").toString(), "--to", "RGBY", "--init", init,
+            TestSupport.Run run = cli("extend", fixture("keras/" + name + ".h5").toString(), "--from", "RGB", "--to", "RGBY", "--init", init,
                     "-o", out.toString(), "--force", "--verify");
             assertEquals(0, run.exitCode(), name + " " + init + ": " + run.out() + run.err());
         }
         for (String[] reduce : new String[][] {{"L", "L=sum"}, {"L", "L=0.299*R+0.587*G+0.114*B"}, {"BGR", "mean"}, {"GB", "mean"}}) {
             Path out = dir.resolve("r.h5");
-            TestSupport.Run run = cli("extend", fixture("keras/" + name + ".h5").toString(), "--to", reduce[0], "--init", reduce[1],
+            TestSupport.Run run = cli("extend", fixture("keras/" + name + ".h5").toString(), "--from", "RGB", "--to", reduce[0], "--init", reduce[1],
                     "-o", out.toString(), "--force", "--verify");
             assertEquals(0, run.exitCode(), name + " " + String.join(" ", reduce) + ": " + run.out() + run.err());
         }
@@ -251,6 +251,9 @@ class KerasH5ExtendTest {
                     .path("inputs").get(0).path("channels").asInt();
             List<String> extend = new ArrayList<>(List.of("extend"));
             extend.addAll(model);
+            if (channels == 3) {
+                extend.addAll(List.of("--from", "RGB"));
+            }
             extend.addAll(List.of("--to", String.valueOf(channels + 1), "-o", dir.resolve(name).toString(), "--verify"));
             TestSupport.Run run = cli(extend.toArray(String[]::new));
             assertEquals(0, run.exitCode(), name + ": " + run.out() + run.err());
