@@ -31,7 +31,8 @@ import java.util.Map;
             " 4:malformed or damaged model file (also: the native library crashed reading it)",
             " 5:a model feature rechannel does not support",
             " 6:a layer's channel behaviour cannot be read from the model",
-            " 7:the adaptation cannot be exact, or verification found a difference"})
+            " 7:the adaptation cannot be exact, or verification found a difference",
+            " 8:verification cannot prove anything from the weights (map not recoverable, all taps zero)"})
 public final class Main implements Runnable {
 
     @Spec

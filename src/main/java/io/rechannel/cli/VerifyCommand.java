@@ -47,15 +47,16 @@ final class VerifyCommand implements Callable<Integer> {
         } else {
             print(out, result);
         }
-        return result.passed() ? 0 : RechannelException.Kind.INEXACT.exitCode();
+        return !result.passed() ? RechannelException.Kind.INEXACT.exitCode()
+                : result.provable() ? 0 : RechannelException.Kind.UNPROVABLE.exitCode();
     }
 
     static void print(PrintWriter out, VerifyResult result) {
-        out.println((result.passed() ? "verified: " : "NOT verified: ") + result.adapted() + " = " + result.original()
+        out.println((!result.passed() ? "NOT verified: " : result.provable() ? "verified: " : "not provable from the weights: ") + result.adapted() + " = " + result.original()
                 + " with " + result.from() + " -> " + result.to() + " (" + String.join(", ", result.rules()) + ")");
         for (VerifyResult.LayerCheck check : result.layers()) {
             out.println(String.format(Locale.ROOT, "  %s %s: max |difference| %.3g (relative %.3g) %s", check.layer(),
-                    check.weight(), check.maxAbsDifference(), check.maxRelativeDifference(), check.passed() ? "ok" : "FAILED"));
+                    check.weight(), check.maxAbsDifference(), check.maxRelativeDifference(), check.status()));
         }
         out.println("  " + result.identicalTensors() + " other tensors bit-identical");
         result.problems().forEach(problem -> out.println("  problem: " + problem));

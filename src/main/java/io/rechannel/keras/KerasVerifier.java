@@ -73,7 +73,7 @@ final class KerasVerifier {
                             + ": the original or adapted kernel holds NaN or infinity, which no exact adaptation gives");
                 }
                 checks.add(new VerifyResult.LayerCheck(old.layer().path(), old.weight().name(),
-                        check.maxAbsDifference(), check.maxRelativeDifference(), check.passed()));
+                        check.maxAbsDifference(), check.maxRelativeDifference(), check.passed(), check.provable()));
             }
             for (KerasPlan.ViewedWeight old : before.constants()) {
                 KerasPlan.ViewedWeight updated = counterpart(after.constants(), old);

@@ -80,7 +80,7 @@ final class OnnxVerifier {
                             + " adaptation gives");
                 }
                 checks.add(new VerifyResult.LayerCheck(old.consumer().node().id(), old.source(), check.maxAbsDifference(),
-                        check.maxRelativeDifference(), check.passed()));
+                        check.maxRelativeDifference(), check.passed(), check.provable()));
             }
         }
         oldPlan.constants().forEach(c -> changed.add(c.source()));

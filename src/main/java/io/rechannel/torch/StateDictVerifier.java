@@ -60,7 +60,7 @@ final class StateDictVerifier {
                             w.view().withCount(map.newCount()), map, 17);
                     boolean passed = check.maxRelativeDifference() <= w.tensor().dtype().relativeTolerance();
                     checks.add(new VerifyResult.LayerCheck(w.tensor().name(), "weight", check.maxAbsDifference(),
-                            check.maxRelativeDifference(), passed));
+                            check.maxRelativeDifference(), passed, check.provable()));
                 }
             }
             for (StateDictPlanner.Target c : plan.constants()) {
