@@ -69,6 +69,7 @@ final class ExtendCommand implements Callable<Integer> {
             }
         };
         AdaptResult result = format.extend(model, output, force, adapt, check).withVerification(proof[0]);
+        result.warnings().forEach(warning -> spec.commandLine().getErr().println("rechannel: warning: " + warning));
         if (options.json) {
             Output.json(out, result);
         } else {
@@ -76,6 +77,9 @@ final class ExtendCommand implements Callable<Integer> {
             out.println("  channels: " + String.join(", ", result.rules()));
             result.changes().forEach(change -> out.println("  " + change));
             result.notes().forEach(note -> out.println("note: " + note));
+            if (result.contract() != null) {
+                out.println("input: " + result.contract().describe() + " (" + result.output() + ".input.json)");
+            }
             if (result.verification() != null) {
                 print(out, result.verification());
             }

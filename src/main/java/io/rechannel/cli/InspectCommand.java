@@ -52,6 +52,7 @@ final class InspectCommand implements Callable<Integer> {
             out.println("  reads the channels: " + layer.name() + " (" + layer.type() + ") " + layer.weights()
                     + " — " + layer.detail());
         }
+        inspection.contracts().forEach(contract -> out.println("input: " + contract.describe()));
         inspection.notes().forEach(note -> out.println("note: " + note));
         return 0;
     }

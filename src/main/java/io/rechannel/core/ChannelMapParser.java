@@ -69,6 +69,7 @@ final class ChannelMapParser {
         if ("timm".equals(preset)) {
             applyTimm(from, to, matrix, rules);
         }
+        String[] ruled = new String[n];
         for (String rule : channelRules) {
             int eq = rule.indexOf('=');
             String target = rule.substring(0, eq).trim();
@@ -77,6 +78,11 @@ final class ChannelMapParser {
             if (j < 0) {
                 throw RechannelException.usage("--init " + rule + ": '" + target + "' is not one of the new channels " + to);
             }
+            if (ruled[j] != null) {
+                throw RechannelException.usage("--init " + ruled[j] + " and --init " + rule + ": two rules for channel '"
+                        + to.name(j) + "'; give one");
+            }
+            ruled[j] = rule;
             java.util.Arrays.fill(matrix[j], 0.0);
             fresh[j] = false;
             String keyword = expr.toLowerCase(Locale.ROOT);

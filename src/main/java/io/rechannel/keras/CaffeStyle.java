@@ -21,6 +21,16 @@ final class CaffeStyle {
         if (plan.channels() != 3) {
             return null;
         }
+        for (String name : names(model, plan)) {
+            if (matches(name.toLowerCase(Locale.ROOT))) {
+                return name;
+            }
+        }
+        return null;
+    }
+
+    /** The model's name and the names of the nested models holding a layer that reads the input. */
+    static List<String> names(KerasModelView model, KerasPlan plan) {
         List<String> names = new ArrayList<>();
         names.add(model.graph().root().path("config").path("name").asText(""));
         for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
@@ -29,12 +39,7 @@ final class CaffeStyle {
                 names.add(scope.substring(0, scope.length() - 1).replaceAll(".*/", ""));
             }
         }
-        for (String name : names) {
-            if (matches(name.toLowerCase(Locale.ROOT))) {
-                return name;
-            }
-        }
-        return null;
+        return names;
     }
 
     private static boolean matches(String name) {

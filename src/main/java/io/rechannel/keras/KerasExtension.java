@@ -18,6 +18,15 @@ final class KerasExtension {
     private KerasExtension() {
     }
 
+    /** How to feed the new model when its channels are no longer the ones preprocessing helpers expect. */
+    private static List<String> contractNotes(ChannelMap map) {
+        if (map.from().equals(map.to())) {
+            return List.of();
+        }
+        return List.of("feed " + String.join(",", map.to().names()) + " in this order and apply the means and stds"
+                + " above yourself: do not call a preprocess_input made for the original " + map.from() + " input");
+    }
+
     /**
      * Plans and applies the adaptation: variables are replaced through {@code target} (the model's own
      * store, or one that defers the writes), and the config is edited in memory and returned as text.
@@ -58,7 +67,8 @@ final class KerasExtension {
             changes.add("optimizer state removed (--drop-optimizer)");
         }
         AdaptResult result = new AdaptResult(source, output, map.from().toString(), map.to().toString(), map.rules(),
-                changes, notes, null);
+                changes, notes, null).withContract(KerasInputContract.of(model, plan, plan.dependency().input(), map.from())
+                .extended(map, contractNotes(map)));
         return new Computed(result, config);
     }
 }

@@ -37,6 +37,7 @@ final class KerasInspector {
         List<Inspection.LayerInfo> layers = new ArrayList<>();
         List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
         List<String> notes = new ArrayList<>();
+        List<io.rechannel.format.InputContract> contracts = new ArrayList<>();
         if (!model.hasConfig()) {
             notes.add("weights-only file (no model config): the first layer with a kernel is taken as the input layer;"
                     + " choose another with --layer");
@@ -66,6 +67,9 @@ final class KerasInspector {
                             KerasH5Format.shapes(model.store().weightsOf(layer)), preprocessingDetail(layer)));
                 }
                 String caffe = CaffeStyle.modelName(model, plan);
+                // a caffe-style model's channels are B, G, R unless the user names them
+                contracts.add(KerasInputContract.of(model, plan, input.id(), caffe != null && options.from() == null
+                        ? io.rechannel.core.ChannelLayout.parse("BGR") : options.fromLayout(plan.channels())));
                 if (caffe != null) {
                     notes.add(CaffeStyle.note(caffe));
                 }
@@ -74,10 +78,10 @@ final class KerasInspector {
                 notes.add("input '" + input.id() + "': " + e.getMessage());
             }
         }
-        return new Inspection(source, format, details, inputs, layers, preprocessing, parameterCount(), notes);
+        return new Inspection(source, format, details, inputs, layers, preprocessing, parameterCount(), notes, contracts);
     }
 
-    private static String preprocessingDetail(KerasLayer layer) {
+    static String preprocessingDetail(KerasLayer layer) {
         List<String> parts = new ArrayList<>();
         for (String key : List.of("scale", "offset", "mean", "variance")) {
             if (layer.config().has(key) && !layer.config().get(key).isNull()) {
