@@ -24,7 +24,16 @@ final class CheckedExtend {
         if (result.from() == null || result.to() == null) {
             return result;
         }
-        return result.withWarnings(ChannelNameWarnings.of(ChannelLayout.parse(result.from()), ChannelLayout.parse(result.to())));
+        return result.withWarnings(ChannelNameWarnings.of(layout(result.from()), layout(result.to())));
+    }
+
+    /** A layout as the result prints it; one name that is no specification (a single channel "c0") stays one name. */
+    private static ChannelLayout layout(String printed) {
+        try {
+            return ChannelLayout.parse(printed);
+        } catch (RechannelException e) {
+            return new ChannelLayout(List.of(printed));
+        }
     }
 
     /** {@code OUT.input.json} beside the staged output: committed with it, or removed with it. */
