@@ -18,10 +18,12 @@ import java.util.Set;
  * @param layer              for files without a model config: the layer reading the input, or null
  * @param config             for files without a model config: a file that has it (a .keras archive or its config.json), or null
  * @param tensors            for state dicts (no graph): the weights reading the input ({@code --tensor}); empty to find them by name
+ * @param norm               the normalisation the original model was trained with, outside it ({@code --norm}), or null
+ * @param bake               put the outside preprocessing into the new model as layers ({@code --bake-preprocessing})
  */
 public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> inits, long seed, String input,
                            Set<String> channelIndependent, Map<String, ChannelStats> stats, boolean dropOptimizer,
-                           String layer, java.nio.file.Path config, List<String> tensors) {
+                           String layer, java.nio.file.Path config, List<String> tensors, NormSpec norm, boolean bake) {
 
     public AdaptOptions {
         inits = List.copyOf(inits);
@@ -36,9 +38,28 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
         this(from, to, inits, seed, input, channelIndependent, stats, dropOptimizer, layer, config, List.of());
     }
 
+    public AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> inits, long seed, String input,
+                        Set<String> channelIndependent, Map<String, ChannelStats> stats, boolean dropOptimizer,
+                        String layer, java.nio.file.Path config, List<String> tensors) {
+        this(from, to, inits, seed, input, channelIndependent, stats, dropOptimizer, layer, config, tensors, null, false);
+    }
+
     /** The same options naming the state-dict weights that read the input. */
     public AdaptOptions withTensors(List<String> names) {
-        return new AdaptOptions(from, to, inits, seed, input, channelIndependent, stats, dropOptimizer, layer, config, names);
+        return new AdaptOptions(from, to, inits, seed, input, channelIndependent, stats, dropOptimizer, layer, config, names,
+                norm, bake);
+    }
+
+    /** The same options stating the original's outside normalisation ({@code --norm}; null: not given). */
+    public AdaptOptions withNorm(NormSpec outside) {
+        return new AdaptOptions(from, to, inits, seed, input, channelIndependent, stats, dropOptimizer, layer, config, tensors,
+                outside, bake);
+    }
+
+    /** The same options asking (or not) to put the outside preprocessing into the new model. */
+    public AdaptOptions withBake(boolean bakePreprocessing) {
+        return new AdaptOptions(from, to, inits, seed, input, channelIndependent, stats, dropOptimizer, layer, config, tensors,
+                norm, bakePreprocessing);
     }
 
     /** Options that analyse a model without changing it (inspect, verify). */
@@ -47,9 +68,9 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
         return new AdaptOptions(null, null, List.of(), 0, input, channelIndependent, Map.of(), false, layer, config);
     }
 
-    /** The same analysis choices without a channel map. */
+    /** The same analysis choices without a channel map (the outside normalisation and baking kept). */
     public AdaptOptions analysisOnly() {
-        return analysisOnly(input, channelIndependent, layer, config).withTensors(tensors);
+        return analysisOnly(input, channelIndependent, layer, config).withTensors(tensors).withNorm(norm).withBake(bake);
     }
 
     /** The existing channels: {@code --from}, or the default for the count (RGB for 3). */

@@ -3,28 +3,41 @@ package io.rechannel.format;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
+import io.rechannel.core.ChannelStats;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What a model expects at one input, whatever its format: the channels in order, by name, and the
  * preprocessing that must happen outside the model. Values are fed as {@code (x - mean) / std} per channel,
- * {@code x} in the units the convention names ({@code 0-255} for images); {@code mean}/{@code std} are null
- * when the convention is unknown. {@code inside} lists the preprocessing already in the model.
+ * {@code x} in {@code units}; {@code mean}/{@code std} are null when the preprocessing outside the model is
+ * unknown. {@code inside} lists the preprocessing already in the model.
  *
  * @param input      the input's name
- * @param layout     {@code channels_last} or {@code channels_first}
+ * @param layout     {@code channels_last} (NHWC for images) or {@code channels_first} (NCHW)
  * @param channels   the channel names, in the order the input takes them
- * @param convention {@code caffe}, {@code tf}, {@code torch}, {@code in-model}, or {@code unknown}
- * @param units      the range of the raw values the mean and std apply to, e.g. {@code 0-255}
+ * @param convention where the outside preprocessing comes from: {@code caffe}, {@code tf}, {@code torch} (keras.applications),
+ *                   {@code in-model} (the model normalises raw values itself), {@code imagenet}, {@code inception},
+ *                   {@code clip}, {@code custom} ({@code --norm}), {@code metadata} (recorded in the file), {@code raw}
+ *                   (rechannel put it into the model: {@code --bake-preprocessing}), or {@code unknown}
+ * @param units      the range of the raw values the mean and std apply to, e.g. {@code 0-255}; {@code unknown}
  * @param mean       per channel, subtracted outside the model; null when unknown
  * @param std        per channel, divided by outside the model; null when unknown
+ * @param source     what says so: the model's name, {@code --norm}, a metadata key, or that the file does not record it
+ * @param baked      true when rechannel inserted the outside preprocessing into the model ({@code --bake-preprocessing})
  * @param inside     the preprocessing layers or nodes inside the model, one line each
  * @param notes      how to feed the model, one line each
  */
 public record InputContract(String input, String layout, List<String> channels, String convention, String units,
-                            List<Double> mean, List<Double> std, List<String> inside, List<String> notes) {
+                            List<Double> mean, List<Double> std, String source, boolean baked, List<String> inside,
+                            List<String> notes) {
+
+    public static final String CHANNELS_FIRST = "channels_first";
+    public static final String CHANNELS_LAST = "channels_last";
 
     public InputContract {
         channels = List.copyOf(channels);
@@ -34,15 +47,51 @@ public record InputContract(String input, String layout, List<String> channels, 
         notes = List.copyOf(notes);
     }
 
+    /** A contract whose outside preprocessing is {@code outside}. */
+    public static InputContract of(String input, String layout, List<String> channels, OutsideNorm outside,
+                                   List<String> inside, List<String> notes) {
+        List<String> allNotes = new ArrayList<>(outside.notes());
+        allNotes.addAll(notes);
+        return new InputContract(input, layout, channels, outside.convention(), outside.units(), outside.mean(),
+                outside.std(), outside.source(), false, inside, allNotes);
+    }
+
+    /** The note for a map that changes the channels: feed them in their new order. */
+    public static List<String> orderNotes(ChannelMap map) {
+        if (map.from().equals(map.to())) {
+            return List.of();
+        }
+        return List.of("feed " + String.join(",", map.to().names()) + " in this order, with the means and stds above");
+    }
+
+    /** As {@link #extended(ChannelMap, List, Map)} without statistics of the user's own. */
+    public InputContract extended(ChannelMap map, List<String> extraNotes) {
+        return extended(map, extraNotes, Map.of());
+    }
+
     /**
      * The contract of the adapted model: channels renamed by the map, and each new channel's mean and std
      * by the rule for in-model statistics (a kept channel keeps its own; a new one takes the |M|-weighted
-     * average of its sources').
+     * average of its sources'), or {@code stats} where given for it (null: they went to a layer inside).
      */
-    public InputContract extended(ChannelMap map, List<String> extraNotes) {
-        List<String> allNotes = new java.util.ArrayList<>(notes);
+    public InputContract extended(ChannelMap map, List<String> extraNotes, Map<String, ChannelStats> stats) {
+        List<String> allNotes = new ArrayList<>(notes);
         allNotes.addAll(extraNotes);
-        return new InputContract(input, layout, map.to().names(), convention, units, remap(mean, map), remap(std, map),
+        List<Double> newMean = remap(mean, map);
+        List<Double> newStd = remap(std, map);
+        if (newMean != null && stats != null && !stats.isEmpty()) {
+            Double[] m = newMean.toArray(Double[]::new);
+            Double[] s = newStd.toArray(Double[]::new);
+            stats.forEach((name, st) -> {
+                int j = map.to().indexOf(name);
+                m[j] = st.mean();
+                s[j] = st.std();
+            });
+            newMean = Arrays.asList(m);
+            newStd = Arrays.asList(s);
+            allNotes.add("--stats " + String.join(", ", stats.keySet()) + ": their mean and std as given, in " + units);
+        }
+        return new InputContract(input, layout, map.to().names(), convention, units, newMean, newStd, source, baked,
                 inside, allNotes);
     }
 
@@ -55,10 +104,53 @@ public record InputContract(String input, String layout, List<String> channels, 
         return Arrays.stream(remapped).map(v -> Math.round(v * 1e6) / 1e6).boxed().toList();
     }
 
+    /** True when something must be done to the values outside the model (a mean to subtract or a std to divide by). */
+    public boolean hasOutsideArithmetic() {
+        return mean != null && (mean.stream().anyMatch(v -> v != 0) || std.stream().anyMatch(v -> v != 1));
+    }
+
+    /**
+     * Refuses {@code --bake-preprocessing} where there is nothing known to bake (exit 2): the outside preprocessing
+     * is unknown, or the model already takes raw values.
+     */
+    public void checkBakeable(String file) {
+        if (mean == null) {
+            throw io.rechannel.core.RechannelException.usage(file + ": --bake-preprocessing: what the model expects outside"
+                    + " itself is not known (" + source + "); state it with --norm");
+        }
+        if (baked || !hasOutsideArithmetic()) {
+            throw io.rechannel.core.RechannelException.usage(file + ": --bake-preprocessing: nothing to bake, the model"
+                    + " already takes raw values (" + convention + ", " + source + ")");
+        }
+    }
+
+    /**
+     * The contract once the outside preprocessing is inside the model as {@code layers} (one line each): raw
+     * values in the same units and channel order, nothing to do outside.
+     */
+    public InputContract baked(List<String> layers) {
+        List<String> newInside = new ArrayList<>(layers);
+        newInside.addAll(inside);
+        List<String> newNotes = new ArrayList<>();
+        newNotes.add("feed raw values, " + String.join(",", channels) + " in this order, x in " + units
+                + "; the model subtracts " + mean + " and divides by " + std + " itself (" + convention
+                + " preprocessing, put in by --bake-preprocessing); apply no preprocessing outside the model");
+        int n = channels.size();
+        return new InputContract(input, layout, channels, "raw", units, Collections.nCopies(n, 0.0),
+                Collections.nCopies(n, 1.0), "--bake-preprocessing (was " + convention + ", " + source + ")", true,
+                newInside, newNotes);
+    }
+
     /** One line for {@code inspect} and {@code extend}: feed R,G,B,Y as (x - [..]) / [..] on 0-255. */
     public String describe() {
-        String how = mean == null ? "preprocessing outside the model unknown"
-                : "(x - " + mean + ") / " + std + " per channel, x in " + units;
+        String how;
+        if (mean == null) {
+            how = "preprocessing outside the model unknown (" + source + ")";
+        } else if (!hasOutsideArithmetic()) {
+            how = "raw values, x in " + units + ", no preprocessing outside the model";
+        } else {
+            how = "(x - " + mean + ") / " + std + " per channel, x in " + units;
+        }
         return "input '" + input + "' (" + layout + ") takes " + String.join(",", channels) + " in this order; "
                 + convention + ": " + how;
     }

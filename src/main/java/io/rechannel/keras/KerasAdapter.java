@@ -38,12 +38,28 @@ public final class KerasAdapter {
     private int resized;
     private final Set<ArrayNode> resizedShapes = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
+    private final boolean statsOutside;
+
     public KerasAdapter(KerasPlan plan, ChannelMap map, AdaptOptions options, String source) {
+        this(plan, map, options, source, false);
+    }
+
+    /**
+     * @param statsOutside the model's outside preprocessing is known, so {@code --stats} may go to it (the input
+     *                     contract) when no normalising layer sits in front of the adapted layers
+     */
+    public KerasAdapter(KerasPlan plan, ChannelMap map, AdaptOptions options, String source, boolean statsOutside) {
         this.plan = plan;
         this.map = map;
         this.options = options;
         this.source = source;
+        this.statsOutside = statsOutside;
         checkStatsTarget();
+    }
+
+    /** True when {@code --stats} go to a normalising layer inside the model (else to the input contract). */
+    public boolean statsGoInside() {
+        return firstNormalising() != null;
     }
 
     /** One line per change made so far. */
@@ -265,9 +281,13 @@ public final class KerasAdapter {
             return;
         }
         KerasLayer first = firstNormalising();
+        if (first == null && statsOutside) {
+            return;
+        }
         if (first == null) {
             throw RechannelException.usage(source + ": --stats given but no Normalization or BatchNormalization"
-                    + " layer sits between input '" + plan.dependency().input() + "' and the adapted layers");
+                    + " layer sits between input '" + plan.dependency().input() + "' and the adapted layers, and the"
+                    + " preprocessing outside the model is unknown (state it with --norm)");
         }
         if (plan.dependency().constants().stream().anyMatch(c -> c.node().id().equals(first.path()) && c.segment().slices() > 1)) {
             throw RechannelException.usage(source + ": --stats given but '" + first.path() + "', the first normalising"

@@ -4,6 +4,7 @@ import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
+import io.rechannel.format.InputContract;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +26,15 @@ final class KerasExtension {
         }
         return List.of("feed " + String.join(",", map.to().names()) + " in this order and apply the means and stds"
                 + " above yourself: do not call a preprocess_input made for the original " + map.from() + " input");
+    }
+
+    /** {@code --bake-preprocessing} needs a config to put a layer into and something known to put there. */
+    private static void checkBakeable(KerasModelView model, InputContract contract, String source) {
+        if (!model.hasConfig()) {
+            throw RechannelException.usage(source + ": --bake-preprocessing puts a layer into the model config, and the file"
+                    + " has none (weights only)");
+        }
+        contract.checkBakeable(source);
     }
 
     /**
@@ -51,24 +61,36 @@ final class KerasExtension {
                 }
             }
         }
-        KerasAdapter adapter = new KerasAdapter(plan, map, options, source);
+        InputContract original = KerasInputContract.of(model, plan, plan.dependency().input(), map.from(), options.norm(),
+                source);
+        KerasAdapter adapter = new KerasAdapter(plan, map, options, source, original.mean() != null);
+        InputContract contract = original.extended(map, contractNotes(map),
+                adapter.statsGoInside() ? null : options.stats());
+        if (options.bake()) {
+            checkBakeable(model, contract, source);
+        }
         adapter.adaptWeights(target);
         List<String> notes = new ArrayList<>();
         String config = null;
+        List<String> changes = new ArrayList<>();
         if (model.hasConfig()) {
             adapter.adaptConfig();
+            if (options.bake()) {
+                contract = contract.baked(List.of(KerasBake.insert(model, plan, contract,
+                        model.store() instanceof KerasV3Store, source)));
+                changes.add("preprocessing baked in: " + contract.inside().get(0));
+            }
             config = KerasJson.write(model.graph().root());
         } else {
             notes.add("no model config: '" + plan.mixed().get(0).layer().name() + "' was taken as the layer reading"
                     + " the input (choose with --layer, or give the config with --config)");
         }
-        List<String> changes = new ArrayList<>(adapter.changes());
+        changes.addAll(0, adapter.changes());
         if (options.dropOptimizer() && model.store().hasOptimizer()) {
             changes.add("optimizer state removed (--drop-optimizer)");
         }
         AdaptResult result = new AdaptResult(source, output, map.from().toString(), map.to().toString(), map.rules(),
-                changes, notes, null).withContract(KerasInputContract.of(model, plan, plan.dependency().input(), map.from())
-                .extended(map, contractNotes(map)));
+                changes, notes, null).withContract(contract);
         return new Computed(result, config);
     }
 }

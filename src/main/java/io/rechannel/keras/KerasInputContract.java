@@ -1,7 +1,9 @@
 package io.rechannel.keras;
 
 import io.rechannel.core.ChannelLayout;
+import io.rechannel.core.NormSpec;
 import io.rechannel.format.InputContract;
+import io.rechannel.format.OutsideNorm;
 import io.rechannel.graph.ChannelAxis;
 
 import java.util.ArrayList;
@@ -14,7 +16,9 @@ import java.util.Locale;
  * {@link CaffeStyle}) and given their {@code preprocess_input} convention, on 0-255 RGB images:
  * {@code caffe} (BGR order, ImageNet means subtracted, no scaling), {@code tf} (scaled to [-1, 1]),
  * {@code torch} (ImageNet mean and std), or {@code in-model} (EfficientNet, MobileNetV3, ConvNeXt, RegNet:
- * the model normalises raw values itself). Other models: preprocessing outside the model unknown.
+ * the model normalises raw values itself). Other models: what {@code --norm} says, or unknown; a model
+ * whose input goes through per-channel preprocessing layers is taken to expect raw values unless
+ * {@code --norm} says otherwise. A model with rechannel's baked preprocessing layer takes raw values.
  */
 final class KerasInputContract {
 
@@ -25,42 +29,32 @@ final class KerasInputContract {
     private KerasInputContract() {
     }
 
-    /** The contract of the model as it is, its channels named {@code from}. */
-    static InputContract of(KerasModelView model, KerasPlan plan, String input, ChannelLayout from) {
-        String layout = plan.dependency().axis() == ChannelAxis.FIRST ? "channels_first" : "channels_last";
+    /** The contract of the model as it is, its channels named {@code from}, {@code norm} as {@code --norm} states it. */
+    static InputContract of(KerasModelView model, KerasPlan plan, String input, ChannelLayout from, NormSpec norm,
+                            String source) {
+        String layout = plan.dependency().axis() == ChannelAxis.FIRST ? InputContract.CHANNELS_FIRST : InputContract.CHANNELS_LAST;
         List<String> inside = inside(model, plan);
-        String convention = convention(model, plan, inside);
+        String byName = conventionByName(model, plan);
         int n = plan.channels();
-        List<Double> mean = switch (convention) {
-            case "caffe" -> List.of(103.939, 116.779, 123.68);
-            case "tf" -> Collections.nCopies(n, 127.5);
-            case "torch" -> List.of(123.675, 116.28, 103.53);
-            case "in-model" -> Collections.nCopies(n, 0.0);
-            default -> null;
-        };
-        List<Double> std = switch (convention) {
-            case "caffe", "in-model" -> Collections.nCopies(n, 1.0);
-            case "tf" -> Collections.nCopies(n, 127.5);
-            case "torch" -> List.of(58.395, 57.12, 57.375);
-            default -> null;
-        };
-        if (mean != null && mean.size() != n) {
-            mean = null;
-            std = null;
+        OutsideNorm recorded = byName != null ? known(byName, n, model, plan) : OutsideNorm.unknown("not recorded in the file");
+        OutsideNorm outside = OutsideNorm.resolve(recorded, norm, n, source);
+        if (byName == null && norm == null && !inside.isEmpty()) {
+            outside = new OutsideNorm("in-model", "what the model's own preprocessing expects", Collections.nCopies(n, 0.0),
+                    Collections.nCopies(n, 1.0), "per-channel preprocessing layers at the input", List.of());
         }
-        List<String> notes = new ArrayList<>();
-        if (convention.equals("caffe")) {
-            notes.add("keras.applications preprocess_input (caffe mode) takes RGB images, reverses them to BGR and subtracts"
-                    + " these means; it knows nothing of other channels");
+        InputContract contract = InputContract.of(input, layout, from.names(), outside, inside, List.of());
+        String baked = KerasBake.bakedLayer(model, plan);
+        if (baked != null) {
+            return new InputContract(input, layout, from.names(), "raw", outside.known() ? outside.units() : "unknown",
+                    Collections.nCopies(n, 0.0), Collections.nCopies(n, 1.0), "layer '" + baked
+                    + "', put in by --bake-preprocessing", true, inside, List.of("feed raw values in this channel order;"
+                    + " the model normalises them itself (layer '" + baked + "')"));
         }
-        String units = mean == null ? "unknown" : convention.equals("in-model") && !inside.isEmpty()
-                && !IN_MODEL.stream().anyMatch(p -> CaffeStyle.names(model, plan).stream()
-                        .anyMatch(name -> name.toLowerCase(Locale.ROOT).startsWith(p)))
-                ? "what the model's own preprocessing expects" : "0-255";
-        return new InputContract(input, layout, from.names(), convention, units, mean, std, inside, notes);
+        return contract;
     }
 
-    private static String convention(KerasModelView model, KerasPlan plan, List<String> inside) {
+    /** The convention keras.applications gives a model of this name, or null. */
+    private static String conventionByName(KerasModelView model, KerasPlan plan) {
         if (CaffeStyle.modelName(model, plan) != null) {
             return "caffe";
         }
@@ -76,7 +70,32 @@ final class KerasInputContract {
                 return "torch";
             }
         }
-        return inside.isEmpty() ? "unknown" : "in-model";
+        return null;
+    }
+
+    private static OutsideNorm known(String convention, int n, KerasModelView model, KerasPlan plan) {
+        List<Double> mean = switch (convention) {
+            case "caffe" -> List.of(103.939, 116.779, 123.68);
+            case "tf" -> Collections.nCopies(n, 127.5);
+            case "torch" -> List.of(123.675, 116.28, 103.53);
+            default -> Collections.nCopies(n, 0.0);
+        };
+        List<Double> std = switch (convention) {
+            case "tf" -> Collections.nCopies(n, 127.5);
+            case "torch" -> List.of(58.395, 57.12, 57.375);
+            default -> Collections.nCopies(n, 1.0);
+        };
+        String named = CaffeStyle.names(model, plan).stream().filter(s -> !s.isEmpty()).findFirst().orElse("?");
+        String source = "keras.applications name '" + named + "'";
+        if (mean.size() != n) {
+            return OutsideNorm.unknown(source + ", but the input has " + n + " channels, not 3");
+        }
+        List<String> notes = new ArrayList<>();
+        if (convention.equals("caffe")) {
+            notes.add("keras.applications preprocess_input (caffe mode) takes RGB images, reverses them to BGR and subtracts"
+                    + " these means; it knows nothing of other channels");
+        }
+        return new OutsideNorm(convention, "0-255", mean, std, source, notes);
     }
 
     /** The per-channel preprocessing layers between the input and the first mixing layers. */

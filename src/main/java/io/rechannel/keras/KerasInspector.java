@@ -69,11 +69,15 @@ final class KerasInspector {
                 String caffe = CaffeStyle.modelName(model, plan);
                 // a caffe-style model's channels are B, G, R unless the user names them
                 contracts.add(KerasInputContract.of(model, plan, input.id(), caffe != null && options.from() == null
-                        ? io.rechannel.core.ChannelLayout.parse("BGR") : options.fromLayout(plan.channels())));
+                        ? io.rechannel.core.ChannelLayout.parse("BGR") : options.fromLayout(plan.channels()), options.norm(),
+                        source));
                 if (caffe != null) {
                     notes.add(CaffeStyle.note(caffe));
                 }
             } catch (RechannelException e) {
+                if (e.kind() == RechannelException.Kind.USAGE) {
+                    throw e; // the command line contradicts the model (--norm): not a note about the model
+                }
                 inputs.add(new Inspection.InputInfo(input.id(), shapeList, "unknown", -1));
                 notes.add("input '" + input.id() + "': " + e.getMessage());
             }

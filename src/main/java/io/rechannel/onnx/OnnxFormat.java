@@ -6,6 +6,7 @@ import io.rechannel.core.ChannelMap;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
+import io.rechannel.format.InputContract;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
 import io.rechannel.format.VerifyResult;
@@ -62,6 +63,7 @@ public final class OnnxFormat implements ModelFormat {
         List<Inspection.LayerInfo> layers = new ArrayList<>();
         List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
         List<String> notes = new ArrayList<>();
+        List<InputContract> contracts = new ArrayList<>();
         for (Node input : model.graph().inputs()) {
             if (options.input() != null && !options.input().equals(input.id())) {
                 continue;
@@ -83,13 +85,17 @@ public final class OnnxFormat implements ModelFormat {
                     preprocessing.add(new Inspection.LayerInfo(use.consumer().node().id(), use.node().getOpType(),
                             Map.of(use.source(), Arrays.stream(model.constantShape(use.source())).boxed().toList()), ""));
                 }
+                contracts.add(OnnxInputContract.of(plan, options.fromLayout(plan.channels()), options.norm()));
             } catch (RechannelException e) {
+                if (e.kind() == RechannelException.Kind.USAGE) {
+                    throw e; // the command line contradicts the model (--norm): not a note about the model
+                }
                 inputs.add(new Inspection.InputInfo(input.id(), shape, "unknown", -1));
                 notes.add("input '" + input.id() + "': " + e.getMessage());
             }
         }
         long parameters = model.file().initializers().values().stream().mapToLong(OnnxFile.TensorInfo::elementCount).sum();
-        return new Inspection(file.toString(), name(), details, inputs, layers, preprocessing, parameters, notes);
+        return new Inspection(file.toString(), name(), details, inputs, layers, preprocessing, parameters, notes, contracts);
     }
 
     @Override
@@ -102,9 +108,23 @@ public final class OnnxFormat implements ModelFormat {
         if (map.isIdentity()) {
             throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
         }
+        boolean statsInside = plan.constants().stream().anyMatch(u -> Set.of("Sub", "BatchNormalization")
+                .contains(u.node().getOpType()));
+        InputContract contract = OnnxInputContract.of(plan, map.from(), options.norm()).extended(map,
+                InputContract.orderNotes(map), statsInside ? null : options.stats());
+        OnnxBake bake = new OnnxBake(plan);
+        if (options.bake()) {
+            contract.checkBakeable(source);
+            bake.check();
+        }
         OnnxAdapter adapter = new OnnxAdapter(plan, map, options);
         OnnxEdits edits = adapter.edits();
         List<String> changes = new ArrayList<>(adapter.changes());
+        if (options.bake()) {
+            List<String> added = bake.apply(edits, contract);
+            contract = contract.baked(added);
+            added.forEach(line -> changes.add("preprocessing baked in: " + line));
+        }
         Map<String, Path> locations = new LinkedHashMap<>();
         for (OnnxFile.TensorInfo info : file.initializers().values()) {
             if (info.isExternal() && !edits.initializers.containsKey(info.name())) {
@@ -135,7 +155,7 @@ public final class OnnxFormat implements ModelFormat {
             dataFiles.forEach(AtomicOutput::close);
         }
         return new AdaptResult(source, output.toString(), map.from().toString(), map.to().toString(), map.rules(),
-                changes, List.of(), null);
+                changes, List.of(), null).withContract(contract);
     }
 
     @Override

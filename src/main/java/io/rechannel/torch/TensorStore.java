@@ -32,6 +32,11 @@ interface TensorStore extends AutoCloseable {
      */
     List<String> write(Path output, List<TensorEdit> edits, boolean dropOptimizer, boolean overwrite);
 
+    /** String metadata the file records beside its tensors (safetensors {@code __metadata__}); empty when none. */
+    default Map<String, String> metadata() {
+        return Map.of();
+    }
+
     /** True when the store holds optimizer state. */
     default boolean hasOptimizer() {
         return tensors().stream().anyMatch(StoredTensor::isOptimizerSlot);

@@ -4,6 +4,7 @@ import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
+import io.rechannel.format.InputContract;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
 import io.rechannel.format.ModelFormats;
@@ -90,6 +91,7 @@ public final class TorchFormat implements ModelFormat {
             List<Inspection.LayerInfo> layers = new ArrayList<>();
             List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
             List<String> notes = new ArrayList<>();
+            List<InputContract> contracts = new ArrayList<>();
             try {
                 StateDictPlanner.Plan plan = planner.plan(options.tensors(), true);
                 inputs.add(new Inspection.InputInfo("(state dict, no graph)", null, "channels_first", plan.channels()));
@@ -102,23 +104,34 @@ public final class TorchFormat implements ModelFormat {
                     preprocessing.add(new Inspection.LayerInfo(c.tensor().name(), "per-channel buffer",
                             Map.of(c.tensor().name(), c.tensor().shapeList()), ""));
                 }
+                contracts.add(StateDictContract.of(store, plan, options.fromLayout(plan.channels()), options.norm()));
             } catch (RechannelException e) {
+                if (e.kind() == RechannelException.Kind.USAGE && options.norm() != null) {
+                    throw e; // the command line contradicts the file (--norm): not a note about the model
+                }
                 inputs.add(new Inspection.InputInfo("(state dict, no graph)", null, "unknown", -1));
                 notes.add(e.getMessage());
             }
-            return new Inspection(file.toString(), name(), details, inputs, layers, preprocessing, parameters, notes);
+            return new Inspection(file.toString(), name(), details, inputs, layers, preprocessing, parameters, notes,
+                    contracts);
         }
     }
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
         String source = input.toString();
+        if (options.bake()) {
+            throw StateDictContract.cannotBake(source);
+        }
         try (TensorStore store = open(input)) {
             StateDictPlanner.Plan plan = new StateDictPlanner(store).plan(options.tensors(), options.dropOptimizer());
             ChannelMap map = options.channelMap(plan.channels(), source);
             if (map.isIdentity()) {
                 throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
             }
+            InputContract contract = StateDictContract.of(store, plan, map.from(), options.norm()).extended(map,
+                    InputContract.orderNotes(map),
+                    plan.constants().isEmpty() ? options.stats() : null);
             List<TensorEdit> edits = new StateDictAdapter(store, map, options).edits(plan);
             List<String> changes = new ArrayList<>(StateDictAdapter.describe(edits, plan));
             changes.addAll(store.write(output, edits, options.dropOptimizer(), overwrite));
@@ -127,7 +140,7 @@ public final class TorchFormat implements ModelFormat {
                 notes.add("optimizer state removed (--drop-optimizer); its settings (param_groups) are kept");
             }
             return new AdaptResult(source, output.toString(), map.from().toString(), map.to().toString(), map.rules(),
-                    changes, notes, null);
+                    changes, notes, null).withContract(contract);
         }
     }
 
