@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 import java.util.Map;
 
@@ -31,7 +32,12 @@ public final class TorchFormat implements ModelFormat {
 
     @Override
     public String name() {
-        return "pytorch (.safetensors, .safetensors.index.json, torch.save .pth/.pt/.bin/.ckpt)";
+        return "pytorch";
+    }
+
+    @Override
+    public String description() {
+        return "PyTorch .safetensors (single or sharded, .safetensors.index.json) and torch.save .pth/.pt/.bin/.ckpt";
     }
 
     @Override
@@ -78,6 +84,7 @@ public final class TorchFormat implements ModelFormat {
 
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
+        options.refuseUnused(file.toString(), description(), Set.of("--tensor"));
         try (TensorStore store = open(file)) {
             Map<String, String> details = new LinkedHashMap<>(store.details());
             long parameters = 0;
@@ -112,6 +119,7 @@ public final class TorchFormat implements ModelFormat {
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
+        options.refuseUnused(input.toString(), description(), Set.of("--tensor"));
         String source = input.toString();
         try (TensorStore store = open(input)) {
             StateDictPlanner.Plan plan = new StateDictPlanner(store).plan(options.tensors(), options.dropOptimizer());
@@ -133,6 +141,7 @@ public final class TorchFormat implements ModelFormat {
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
+        options.refuseUnused(original.toString(), description(), Set.of("--tensor"));
         try (TensorStore before = open(original); TensorStore after = open(adapted)) {
             return new StateDictVerifier(before, after).verify(options);
         }
