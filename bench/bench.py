@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""rechannel benchmark: `extend --to RGBY --init Y=B` on real model files, beside two yardsticks.
+"""rechannel benchmark: `extend --to RGBY --init Y=B` (Keras: `--from BGR` too) on real model files, beside two yardsticks.
 
 Yardsticks: `cp` of the same file (the physical floor) and, for legacy Keras `.h5`, a minimal h5py
 script doing the same edit (what a Python user would write). Method: the inputs are made dense first
 (random weights: `xz -d` writes zero runs as holes and zeros copy unrealistically well), the page cache
 is warmed, then ROUNDS interleaved rounds run every job once each; before each timed run the outputs
-are removed and `sync` runs, outside the timing. Reported: median, min and max wall seconds and the
-largest peak RSS (GNU time) per job.
+are removed and `sync` runs, outside the timing. Reported: median, min and max wall seconds, the median
+against `cp` of the same model, median CPU seconds (user + system) and the largest peak RSS (GNU time)
+per job, with the load average before and after (wall times mean little on a busy machine).
 
 Usage: bench/bench.py [--rounds N] [--big] [--work DIR] [--only SUBSTRING ...]
 Needs Debian python3-h5py, python3-onnx, numpy; ../shared/fixtures and ../shared/keras-ref (for --big);
@@ -182,23 +183,27 @@ def jobs_for(models, work):
             jobs.append((f'cp {label}', copy, outputs, parts))
         if ext == '.h5' and not label.startswith('example'):
             jobs.append((f'h5py script {label}', ['/usr/bin/python3', script, path, out], outputs, parts))
-        jobs.append((f'rechannel {label}', [RECHANNEL, 'extend', path, '--to', 'RGBY', '--init', 'Y=B', '-o', out],
+        # the Keras models are caffe-style VGG19s: named by what they see, as the README's VGG19 command does
+        source = [] if ext == '.onnx' else ['--from', 'BGR']
+        jobs.append((f'rechannel {label}', [RECHANNEL, 'extend', path] + source + ['--to', 'RGBY', '--init', 'Y=B', '-o', out],
                      outputs, parts))
     return jobs
 
 
 def timed(command, work):
-    """Wall seconds (around the whole run) and peak RSS in MB (from GNU time: the rusage of a child of
-    this Python process would count this process's own pages, which fork and exec carry over)."""
+    """Wall seconds (around the whole run), peak RSS in MB and CPU seconds (user + system), the last two
+    from GNU time: the rusage of a child of this Python process would count this process's own pages,
+    which fork and exec carry over."""
     report = os.path.join(work, 'rss')
     start = time.perf_counter()
-    proc = subprocess.run(['/usr/bin/time', '-f', '%M', '-o', report] + command,
+    proc = subprocess.run(['/usr/bin/time', '-f', '%M %U %S', '-o', report] + command,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f'{command}: exit {proc.returncode}: {proc.stderr.decode()}')
     with open(report) as f:
-        return elapsed, int(f.read().split()[-1]) / 1024
+        rss, user, system = f.read().split()[-3:]
+        return elapsed, int(rss) / 1024, float(user) + float(system)
 
 
 def main():
@@ -212,6 +217,7 @@ def main():
     jobs = [j for j in jobs_for(models, args.work) if not args.only or any(s in j[0] for s in args.only)]
     subprocess.run([RECHANNEL, '--version'], check=True, stdout=subprocess.DEVNULL)  # class-data archive
     results = {name: [] for name, *_ in jobs}
+    load_before = os.getloadavg()[0]
     for r in range(args.rounds):
         for name, command, outputs, parts in jobs:
             for o in outputs:
@@ -226,14 +232,19 @@ def main():
         print(f'round {r + 1}/{args.rounds} done', file=sys.stderr)
     cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '?')
     print(f'{os.cpu_count()} cores ({cpu}), {os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 30} GiB, '
-          f'{platform.system()} {platform.release()}; {args.rounds} interleaved rounds; {time.strftime("%Y-%m-%d")}')
+          f'{platform.system()} {platform.release()}; {args.rounds} interleaved rounds; {time.strftime("%Y-%m-%d")}; '
+          f'load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after')
     print()
-    print('| job | median s | min s | max s | peak RSS MB |')
-    print('| --- | --- | --- | --- | --- |')
+    print('| job | median s | min s | max s | × cp | CPU s | peak RSS MB |')
+    print('| --- | --- | --- | --- | --- | --- | --- |')
+    medians = {name: statistics.median(v[0] for v in values) for name, values in results.items()}
     for name, values in results.items():
         secs = [v[0] for v in values]
-        print(f'| {name} | {statistics.median(secs):.3f} | {min(secs):.3f} | {max(secs):.3f} | '
-              f'{max(v[1] for v in values):.0f} |')
+        label = name.split(' ', 2)[-1] if name.startswith('h5py script') else name.split(' ', 1)[1]
+        cp = medians.get('cp ' + label)
+        ratio = f'{medians[name] / cp:.2f}' if cp else ''
+        print(f'| {name} | {medians[name]:.3f} | {min(secs):.3f} | {max(secs):.3f} | {ratio} | '
+              f'{statistics.median(v[2] for v in values):.2f} | {max(v[1] for v in values):.0f} |')
     with open(os.path.join(args.work, 'results.json'), 'w') as f:
         json.dump(results, f)
 

@@ -8,69 +8,59 @@ import io.rechannel.format.ModelFormats;
 import io.rechannel.format.OutputCheck;
 import io.rechannel.format.RunRecord;
 import io.rechannel.format.VerifyResult;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-@Command(name = "extend", mixinStandardHelpOptions = true,
-        description = "Write a copy of MODEL whose input has the channels given by --to, keeping every pretrained weight.")
 final class ExtendCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "The model file (never modified).")
-    Path model;
+    private final CommandSpec spec = Specs.command(this, "extend",
+            "Write a copy of MODEL whose input has the channels given by --to, keeping every pretrained weight.");
 
-    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "Where to write the adapted model.")
-    Path output;
-
-    @Option(names = "--force", description = "Overwrite OUT if it exists.")
-    boolean force;
-
-    @Option(names = "--drop-optimizer", description = "Remove saved optimizer state instead of adapting it.")
-    boolean dropOptimizer;
-
-    @Option(names = "--verify", description = "Verify the new model numerically (as the verify command) before it is written under OUT;"
-            + " when verification fails, nothing is written.")
-    boolean verify;
-
-    @Mixin
-    MapOptions map;
-
-    @Mixin
-    ModelOptions options;
-
-    @Spec
-    CommandSpec spec;
+    static CommandSpec spec() {
+        CommandSpec spec = new ExtendCommand().spec;
+        spec.addPositional(Specs.file(0, "MODEL", "The model file (never modified)."));
+        spec.addOption(OptionSpec.builder("-o", "--output").required(true).paramLabel("OUT").type(Path.class)
+                .description("Where to write the adapted model.").build());
+        spec.addOption(Specs.flag("--force", "Overwrite OUT if it exists."));
+        spec.addOption(Specs.flag("--drop-optimizer", "Remove saved optimizer state instead of adapting it."));
+        spec.addOption(Specs.flag("--verify", "Verify the new model numerically (as the verify command) before it is"
+                + " written under OUT; when verification fails, nothing is written."));
+        MapOptions.declare(spec);
+        ModelOptions.declare(spec);
+        return spec;
+    }
 
     @Override
     public Integer call() {
-        if (map.to == null) {
+        Path model = Specs.file(spec, 0);
+        Path output = Specs.value(spec, "--output");
+        MapOptions map = MapOptions.of(spec);
+        ModelOptions options = ModelOptions.of(spec);
+        if (map.to() == null) {
             throw RechannelException.usage("--to is required: the channels the new model takes (e.g. --to RGBY)");
         }
-        AdaptOptions adapt = map.toOptions(options, dropOptimizer).withTensors(options.tensors);
+        AdaptOptions adapt = map.toOptions(options, Specs.isSet(spec, "--drop-optimizer")).withTensors(options.tensors());
         RunRecord.reading(model);
         ModelFormat format = ModelFormats.forFile(model);
         PrintWriter out = spec.commandLine().getOut();
         VerifyResult[] proof = new VerifyResult[1];
         // verification runs on the finished file before it is committed: a model that fails it never appears
-        OutputCheck check = !verify ? OutputCheck.NONE : written -> {
+        OutputCheck check = !Specs.isSet(spec, "--verify") ? OutputCheck.NONE : written -> {
             proof[0] = format.verify(model, written, adapt).withAdapted(output.toString());
             if (!proof[0].passed()) {
-                print(out, proof[0]);
+                print(out, proof[0], options.json());
                 throw RechannelException.inexact(output + ": not written: verification found a difference ("
                         + firstDifference(proof[0]) + ")");
             }
         };
-        AdaptResult result = format.extend(model, output, force, adapt, check).withVerification(proof[0]);
+        AdaptResult result = format.extend(model, output, Specs.isSet(spec, "--force"), adapt, check).withVerification(proof[0]);
         result.warnings().forEach(warning -> spec.commandLine().getErr().println("rechannel: warning: " + warning));
-        if (options.json) {
+        if (options.json()) {
             Output.json(out, result);
         } else {
             out.println("wrote " + result.output() + ": " + result.from() + " -> " + result.to());
@@ -81,14 +71,14 @@ final class ExtendCommand implements Callable<Integer> {
                 out.println("input: " + result.contract().describe() + " (" + result.output() + ".input.json)");
             }
             if (result.verification() != null) {
-                print(out, result.verification());
+                VerifyCommand.print(out, result.verification());
             }
         }
         return 0;
     }
 
-    private void print(PrintWriter out, VerifyResult proof) {
-        if (options.json) {
+    private static void print(PrintWriter out, VerifyResult proof, boolean json) {
+        if (json) {
             Output.json(out, proof);
         } else {
             VerifyCommand.print(out, proof);

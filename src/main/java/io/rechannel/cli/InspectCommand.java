@@ -4,36 +4,34 @@ import io.rechannel.core.AdaptOptions;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormats;
 import io.rechannel.format.RunRecord;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = "Show a model's inputs, the layers that depend on their channels, and per-channel preprocessing.")
 final class InspectCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "The model file.")
-    Path model;
+    private final CommandSpec spec = Specs.command(this, "inspect",
+            "Show a model's inputs, the layers that depend on their channels, and per-channel preprocessing.");
 
-    @Mixin
-    ModelOptions options;
-
-    @Spec
-    CommandSpec spec;
+    static CommandSpec spec() {
+        CommandSpec spec = new InspectCommand().spec;
+        spec.addPositional(Specs.file(0, "MODEL", "The model file."));
+        ModelOptions.declare(spec);
+        return spec;
+    }
 
     @Override
     public Integer call() {
+        Path model = Specs.file(spec, 0);
+        ModelOptions options = ModelOptions.of(spec);
         RunRecord.reading(model);
         Inspection inspection = ModelFormats.forFile(model).inspect(model,
-                AdaptOptions.analysisOnly(options.input, options.channelIndependent, options.layer, options.config));
+                AdaptOptions.analysisOnly(options.input(), options.channelIndependent(), options.layer(), options.config())
+                        .withTensors(options.tensors()));
         PrintWriter out = spec.commandLine().getOut();
-        if (options.json) {
+        if (options.json()) {
             Output.json(out, inspection);
             return 0;
         }

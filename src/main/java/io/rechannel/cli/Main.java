@@ -3,9 +3,7 @@ package io.rechannel.cli;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AtomicOutput;
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -17,26 +15,18 @@ import java.util.Map;
  * The {@code rechannel} command. Exit codes: 0 success; 1 unexpected internal error; 2 bad arguments;
  * 3 file cannot be read or written; 4 malformed file (also when a native library crashes reading it:
  * {@code bin/rechannel} reports that); 5 unsupported model feature; 6 a layer's channel behaviour is
- * unknown; 7 the adaptation cannot be exact or verification failed.
+ * unknown; 7 the adaptation cannot be exact or verification failed; 8 verification cannot prove anything
+ * from the weights.
  */
-@Command(name = "rechannel", mixinStandardHelpOptions = true, version = "rechannel 0.1.0",
-        description = "Adapt pretrained vision models to a different number or meaning of input channels.",
-        subcommands = {InspectCommand.class, ExtendCommand.class, VerifyCommand.class, CommandLine.HelpCommand.class},
-        exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {
-            " 0:success",
-            " 1:unexpected internal error",
-            " 2:bad arguments",
-            " 3:a file cannot be read or written (missing input, existing output without --force)",
-            " 4:malformed or damaged model file (also: the native library crashed reading it)",
-            " 5:a model feature rechannel does not support",
-            " 6:a layer's channel behaviour cannot be read from the model",
-            " 7:the adaptation cannot be exact, or verification found a difference",
-            " 8:verification cannot prove anything from the weights (map not recoverable, all taps zero)"})
 public final class Main implements Runnable {
 
-    @Spec
-    CommandSpec spec;
+    static {
+        // picocli otherwise looks for Groovy on the class path, opening every jar, before the first command
+        System.setProperty("picocli.disable.closures", "true");
+    }
+
+    private final CommandSpec spec = Specs.command(this, "rechannel",
+            "Adapt pretrained vision models to a different number or meaning of input channels.");
 
     public static void main(String[] args) {
         System.exit(commandLine(new PrintWriter(System.out, true), new PrintWriter(System.err, true)).execute(args));
@@ -50,17 +40,59 @@ public final class Main implements Runnable {
 
     /** The configured command line, writing to the given streams (tests capture them). */
     public static CommandLine commandLine(PrintWriter out, PrintWriter err) {
-        CommandLine cli = new CommandLine(new Main());
+        CommandSpec spec = new Main().spec.version("rechannel 0.1.0");
+        spec.usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(exitCodes());
+        spec.addSubcommand("inspect", InspectCommand.spec());
+        spec.addSubcommand("extend", ExtendCommand.spec());
+        spec.addSubcommand("verify", VerifyCommand.spec());
+        spec.addSubcommand("help", HelpCommand.spec());
+        CommandLine cli = new CommandLine(spec);
         cli.setOut(out);
         cli.setErr(err);
-        cli.setParameterExceptionHandler((e, args) -> {
+        Errors errors = new Errors(err);
+        cli.setParameterExceptionHandler(errors);
+        cli.setExecutionExceptionHandler(errors);
+        return cli;
+    }
+
+    private static Map<String, String> exitCodes() {
+        Map<String, String> codes = new LinkedHashMap<>();
+        codes.put(" 0", "success");
+        codes.put(" 1", "unexpected internal error");
+        codes.put(" 2", "bad arguments");
+        codes.put(" 3", "a file cannot be read or written (missing input, existing output without --force)");
+        codes.put(" 4", "malformed or damaged model file (also: the native library crashed reading it)");
+        codes.put(" 5", "a model feature rechannel does not support");
+        codes.put(" 6", "a layer's channel behaviour cannot be read from the model");
+        codes.put(" 7", "the adaptation cannot be exact, or verification found a difference");
+        codes.put(" 8", "verification cannot prove anything from the weights (map not recoverable, all taps zero)");
+        return codes;
+    }
+
+    /**
+     * Every error as one line (one JSON line with --json). A class rather than lambdas: lambdas for
+     * picocli's Java 5 interfaces keep those out of the class-data-sharing archive.
+     */
+    private static final class Errors implements CommandLine.IParameterExceptionHandler,
+            CommandLine.IExecutionExceptionHandler {
+
+        private final PrintWriter err;
+
+        Errors(PrintWriter err) {
+            this.err = err;
+        }
+
+        @Override
+        public int handleParseException(CommandLine.ParameterException e, String[] args) {
             String help = e.getCommandLine().getCommandSpec().qualifiedName();
             String message = e.getMessage().strip().replaceAll("\\s*\\R\\s*", " ") + suggestion(e)
                     + "; see '" + help + " --help'";
-            report(cli.getErr(), Arrays.asList(args).contains("--json"), message, "usage", CommandLine.ExitCode.USAGE);
+            report(err, Arrays.asList(args).contains("--json"), message, "usage", CommandLine.ExitCode.USAGE);
             return CommandLine.ExitCode.USAGE;
-        });
-        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+        }
+
+        @Override
+        public int handleExecutionException(Exception e, CommandLine commandLine, CommandLine.ParseResult parseResult) {
             CommandLine.ParseResult sub = parseResult.subcommand();
             boolean debug = sub != null && sub.hasMatchedOption("--debug");
             boolean json = sub != null && sub.hasMatchedOption("--json");
@@ -74,8 +106,7 @@ public final class Main implements Runnable {
                     : "internal error: " + e + (debug ? "" : " (run with --debug for details)");
             report(errors, json, message, kind, code);
             return code;
-        });
-        return cli;
+        }
     }
 
     /** One line: plain, or JSON for scripts that asked for JSON. */

@@ -1,37 +1,37 @@
 package io.rechannel.cli;
 
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
-import java.util.LinkedHashSet;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 
 /** Options that choose what to analyse in a model; shared by every command. */
-public final class ModelOptions {
+record ModelOptions(String input, String layer, Path config, List<String> tensors, Set<String> channelIndependent, boolean json,
+                    boolean debug) {
 
-    @Option(names = "--input", paramLabel = "NAME", description = "The model input to adapt when it has several.")
-    String input;
+    static void declare(CommandSpec spec) {
+        spec.addOption(Specs.option("--input", "NAME", String.class, "The model input to adapt when it has several.").build());
+        spec.addOption(Specs.option("--layer", "NAME", String.class,
+                "For weights-only files (no model config): the layer that reads the input.").build());
+        spec.addOption(Specs.option("--config", "FILE", Path.class,
+                "For weights files without a config (Keras 3 .weights.h5): the model's .keras archive or config.json.").build());
+        spec.addOption(Specs.repeated("--tensor", "NAME",
+                "For state dicts (.safetensors, .pth): a weight that reads the input, e.g. conv1.weight;"
+                        + " repeat for several. Default: the one weight named like an input layer (conv1, stem, patch_embed.proj, ...).").build());
+        spec.addOption(OptionSpec.builder("--channel-independent").paramLabel("LAYER").splitRegex(",")
+                .type(Set.class).auxiliaryTypes(String.class)
+                .description("Declare layers whose channel behaviour rechannel cannot read (Lambda, custom) as treating"
+                        + " every channel alike, e.g. x/255 - 0.5.").build());
+        spec.addOption(Specs.flag("--json", "Print machine-readable JSON."));
+        spec.addOption(Specs.flag("--debug", "Print stack traces on errors."));
+    }
 
-    @Option(names = "--layer", paramLabel = "NAME",
-            description = "For weights-only files (no model config): the layer that reads the input.")
-    String layer;
-
-    @Option(names = "--config", paramLabel = "FILE",
-            description = "For weights files without a config (Keras 3 .weights.h5): the model's .keras archive or config.json.")
-    java.nio.file.Path config;
-
-    @Option(names = "--tensor", paramLabel = "NAME",
-            description = "For state dicts (.safetensors, .pth): a weight that reads the input, e.g. conv1.weight;"
-                    + " repeat for several. Default: the one weight named like an input layer (conv1, stem, patch_embed.proj, ...).")
-    java.util.List<String> tensors = new java.util.ArrayList<>();
-
-    @Option(names = "--channel-independent", paramLabel = "LAYER", split = ",",
-            description = "Declare layers whose channel behaviour rechannel cannot read (Lambda, custom) as treating"
-                    + " every channel alike, e.g. x/255 - 0.5.")
-    Set<String> channelIndependent = new LinkedHashSet<>();
-
-    @Option(names = "--json", description = "Print machine-readable JSON.")
-    boolean json;
-
-    @Option(names = "--debug", description = "Print stack traces on errors.")
-    boolean debug;
+    /** The values parsed into {@code spec}. */
+    static ModelOptions of(CommandSpec spec) {
+        return new ModelOptions(Specs.value(spec, "--input"), Specs.value(spec, "--layer"), Specs.value(spec, "--config"),
+                Specs.values(spec, "--tensor"), Specs.valueSet(spec, "--channel-independent"), Specs.isSet(spec, "--json"),
+                Specs.isSet(spec, "--debug"));
+    }
 }

@@ -4,10 +4,6 @@ import io.rechannel.core.RechannelException;
 import io.rechannel.format.ModelFormats;
 import io.rechannel.format.RunRecord;
 import io.rechannel.format.VerifyResult;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
@@ -15,34 +11,33 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-@Command(name = "verify", mixinStandardHelpOptions = true,
-        description = {"Prove numerically that ADAPTED is ORIGINAL with its input channels mapped.",
-            "Without --to/--init the channel map is recovered from the first adapted layer and reported."})
 final class VerifyCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "ORIGINAL")
-    Path original;
+    private final CommandSpec spec = Specs.command(this, "verify",
+            "Prove numerically that ADAPTED is ORIGINAL with its input channels mapped.",
+            "Without --to/--init the channel map is recovered from the first adapted layer and reported.");
 
-    @Parameters(index = "1", paramLabel = "ADAPTED")
-    Path adapted;
-
-    @Mixin
-    MapOptions map;
-
-    @Mixin
-    ModelOptions options;
-
-    @Spec
-    CommandSpec spec;
+    static CommandSpec spec() {
+        CommandSpec spec = new VerifyCommand().spec;
+        spec.addPositional(Specs.file(0, "ORIGINAL"));
+        spec.addPositional(Specs.file(1, "ADAPTED"));
+        MapOptions.declare(spec);
+        ModelOptions.declare(spec);
+        return spec;
+    }
 
     @Override
     public Integer call() {
+        Path original = Specs.file(spec, 0);
+        Path adapted = Specs.file(spec, 1);
+        MapOptions map = MapOptions.of(spec);
+        ModelOptions options = ModelOptions.of(spec);
         RunRecord.reading(original);
         RunRecord.reading(adapted);
         VerifyResult result = ModelFormats.forFile(original).verify(original, adapted,
-                map.toOptions(options, false).withTensors(options.tensors));
+                map.toOptions(options, false).withTensors(options.tensors()));
         PrintWriter out = spec.commandLine().getOut();
-        if (options.json) {
+        if (options.json()) {
             Output.json(out, result);
         } else {
             print(out, result);

@@ -44,6 +44,24 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
         this(from, to, inits, seed, input, channelIndependent, stats, dropOptimizer, layer, config, tensors, null, false);
     }
 
+    /**
+     * Refuses a format-specific choice ({@code --layer}, {@code --config}, {@code --tensor}) given for a
+     * model whose format has no use for it, rather than ignoring it silently.
+     *
+     * @param accepted the choices the format reads, by option name
+     */
+    public void refuseUnused(String file, String format, Set<String> accepted) {
+        Map<String, Boolean> given = new java.util.LinkedHashMap<>();
+        given.put("--layer", layer != null);
+        given.put("--config", config != null);
+        given.put("--tensor", !tensors.isEmpty());
+        given.forEach((option, present) -> {
+            if (present && !accepted.contains(option)) {
+                throw RechannelException.usage(file + ": " + option + " does not apply to " + format + " files");
+            }
+        });
+    }
+
     /** The same options naming the state-dict weights that read the input. */
     public AdaptOptions withTensors(List<String> names) {
         return new AdaptOptions(from, to, inits, seed, input, channelIndependent, stats, dropOptimizer, layer, config, names,

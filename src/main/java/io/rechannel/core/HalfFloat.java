@@ -42,9 +42,9 @@ public final class HalfFloat {
             if (e < -10) {
                 return (short) sign;
             }
-            int m = (mantissa | 0x800000) >> (1 - e);
-            int rounded = roundShift(m, 13);
-            return (short) (sign | rounded);
+            // one rounding over every dropped bit: shifting first and rounding after would lose the bits that
+            // decide whether a value just above a midpoint rounds up
+            return (short) (sign | roundShift(mantissa | 0x800000, 14 - e));
         }
         int half = (e << 10) | (mantissa >> 13);
         int remainder = mantissa & 0x1fff;

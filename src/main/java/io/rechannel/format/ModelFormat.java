@@ -14,8 +14,20 @@ public interface ModelFormat {
     /** A short name for messages and {@code inspect}: {@code keras-h5}. */
     String name();
 
+    /** The files it reads, for messages: {@code Keras .h5/.hdf5}. */
+    default String description() {
+        return name();
+    }
+
     /** True when this format reads the file (by its first bytes and name). */
     boolean accepts(Path file);
+
+    /**
+     * Called once this format is chosen for a file: starts loading what it needs that takes a while (a
+     * native library) on another thread, so that the loading overlaps the work before its first use.
+     */
+    default void prepare() {
+    }
 
     /**
      * The files the model {@code file} consists of, the model file first: for most formats the file

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.ServiceLoader;
@@ -23,12 +24,15 @@ public final class ModelFormats {
         if (!Files.isRegularFile(file)) {
             throw new RechannelException(RechannelException.Kind.IO, file + ": not a regular file");
         }
+        List<String> known = new ArrayList<>();
         for (ModelFormat format : ServiceLoader.load(ModelFormat.class)) {
             if (format.accepts(file)) {
+                format.prepare();
                 return format;
             }
+            known.add(format.description());
         }
-        throw RechannelException.unsupported(file + ": not a model file rechannel reads (Keras .h5/.hdf5)");
+        throw RechannelException.unsupported(file + ": not a model file rechannel reads (" + String.join(", ", known) + ")");
     }
 
     /** A kind of model file and the name endings that say it, checked in this order. */

@@ -40,7 +40,7 @@ public final class DatasetBlocks {
                     return ElementType.FLOAT64;
                 }
             }
-            throw RechannelException.unsupported(file.path() + ": dataset " + datasetPath + " has an element type ("
+            throw RechannelException.unsupported(file.label() + ": dataset " + datasetPath + " has an element type ("
                     + (typeClass == H5T_FLOAT ? "float" : typeClass == H5T_INTEGER ? "integer" : "class " + typeClass)
                     + " of " + size + " bytes) that rechannel does not adapt");
         } finally {
@@ -169,6 +169,7 @@ public final class DatasetBlocks {
             created = -1;
             H5Dclose(old);
             done = true;
+            file.linksChanged();
             file.check(H5Ldelete(file.id(), datasetPath, H5P_DEFAULT), datasetPath, "unlink");
             file.check(H5Lmove(file.id(), temporary, file.id(), datasetPath, H5P_DEFAULT, H5P_DEFAULT), datasetPath,
                     "rename replacement");
@@ -180,7 +181,7 @@ public final class DatasetBlocks {
             long space = H5Aget_space(aid);
             try {
                 if (H5Tis_variable_str(type) > 0 || H5Tget_class(type) == H5T_VLEN) {
-                    throw RechannelException.unsupported(file.path() + ": dataset " + datasetPath
+                    throw RechannelException.unsupported(file.label() + ": dataset " + datasetPath
                             + " has a variable-length attribute '" + name + "', which rechannel cannot carry over");
                 }
                 long n = Math.max(1, H5Sget_simple_extent_npoints(space)) * H5Tget_size(type);

@@ -5,13 +5,17 @@ import org.bytedeco.hdf5.H5G_info_t;
 import org.bytedeco.hdf5.H5O_info2_t;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.Loader;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
 import java.util.Optional;
 
 import static org.bytedeco.hdf5.global.hdf5.*;
@@ -25,64 +29,74 @@ import static org.bytedeco.hdf5.global.hdf5.*;
 public final class Hdf5File implements AutoCloseable {
 
     static {
-        Loader.load(org.bytedeco.hdf5.global.hdf5.class);
-        H5open();
-        // the library would otherwise print its own error stack to stderr on every failed call
-        H5Eset_auto2(H5E_DEFAULT, null, null);
+        Hdf5Library.await();
     }
 
     private final Path path;
+    private final String label;
     private long fileId;
+    private final LinkCheck links;
+    private StoredValues storedValues;
 
-    /** Loads the native library now (it takes a moment), so that it can overlap other work. */
+    /** Loads the native library now (or waits for {@link Hdf5Library#loadInBackground}'s thread loading it). */
     public static void preload() {
         // the static initialiser above does the work
     }
 
-    private Hdf5File(Path path, long fileId) {
+    private Hdf5File(Path path, String label, long fileId) {
         this.path = path;
+        this.label = label;
         this.fileId = fileId;
+        this.links = new LinkCheck(fileId, label);
     }
 
     /** Opens an existing HDF5 file; fails with a one-line error when it is missing or not HDF5. */
     public static Hdf5File open(Path path, boolean writable) {
+        return open(path, writable, path.toString());
+    }
+
+    /**
+     * Opens an existing HDF5 file whose messages name it {@code label} (for a scratch copy of an archive
+     * entry: the archive and the entry).
+     */
+    public static Hdf5File open(Path path, boolean writable, String label) {
         if (!Files.isRegularFile(path)) {
-            throw new RechannelException(RechannelException.Kind.IO, path + ": no such file");
+            throw new RechannelException(RechannelException.Kind.IO, label + ": no such file");
         }
         if (!Files.isReadable(path)) {
-            throw new RechannelException(RechannelException.Kind.IO, path + ": not readable");
+            throw new RechannelException(RechannelException.Kind.IO, label + ": not readable");
         }
         String name = path.toAbsolutePath().toString();
         if (H5Fis_accessible(name, H5P_DEFAULT) <= 0) {
-            throw RechannelException.malformed(path + ": not an HDF5 file (or a damaged or truncated one)");
+            throw RechannelException.malformed(label + ": not an HDF5 file (or a damaged or truncated one)");
         }
         long id = H5Fopen(name, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
         if (id < 0) {
-            throw RechannelException.malformed(path + ": the HDF5 library cannot open it (damaged or truncated?)");
+            throw RechannelException.malformed(label + ": the HDF5 library cannot open it (damaged or truncated?)");
         }
-        return new Hdf5File(path, id);
+        return new Hdf5File(path, label, id);
     }
 
     public Path path() {
         return path;
     }
 
-    /** True when every component of {@code objectPath} exists. */
+    /** Links were added, moved or removed: what the link check knew is out of date. */
+    void linksChanged() {
+        links.reset();
+    }
+
+    /** The name messages give the file. */
+    public String label() {
+        return label;
+    }
+
+    /**
+     * True when every component of {@code objectPath} exists. An external or user-defined link on the way
+     * is refused (unsupported), a dangling soft link reported as damage: see {@link LinkCheck}.
+     */
     public boolean exists(String objectPath) {
-        if (objectPath.equals("/")) {
-            return true;
-        }
-        StringBuilder prefix = new StringBuilder();
-        for (String part : objectPath.split("/")) {
-            if (part.isEmpty()) {
-                continue;
-            }
-            prefix.append('/').append(part);
-            if (H5Lexists(fileId, prefix.toString(), H5P_DEFAULT) <= 0) {
-                return false;
-            }
-        }
-        return true;
+        return links.walk(objectPath);
     }
 
     public boolean isGroup(String objectPath) {
@@ -102,6 +116,7 @@ public final class Hdf5File implements AutoCloseable {
 
     /** Names of the links in a group, in name order. */
     public List<String> children(String group) {
+        exists(group);
         long gid = check(H5Gopen2(fileId, group, H5P_DEFAULT), group, "open group");
         try (H5G_info_t info = new H5G_info_t()) {
             check(H5Gget_info(gid, info), group, "read group info");
@@ -120,6 +135,7 @@ public final class Hdf5File implements AutoCloseable {
 
     /** Names of an object's attributes, in name order. */
     public List<String> attributeNames(String objectPath) {
+        exists(objectPath);
         try (H5O_info2_t info = new H5O_info2_t()) {
             check(H5Oget_info_by_name3(fileId, objectPath, info, H5O_INFO_NUM_ATTRS, H5P_DEFAULT), objectPath,
                     "read attributes");
@@ -148,7 +164,7 @@ public final class Hdf5File implements AutoCloseable {
         if (!hasAttribute(objectPath, name)) {
             return Optional.empty();
         }
-        return StringAttributes.read(fileId, objectPath, name, path);
+        return StringAttributes.read(fileId, objectPath, name, label, count -> storedValues().checkStringAttribute(objectPath, name, count));
     }
 
     /** Reads a scalar (or first) string attribute. */
@@ -161,54 +177,67 @@ public final class Hdf5File implements AutoCloseable {
      * rewritten in place; a fixed-length one is recreated with the size the new value needs.
      */
     public void writeString(String objectPath, String name, String value) {
-        StringAttributes.write(fileId, objectPath, name, value, path);
+        exists(objectPath);
+        StringAttributes.write(fileId, objectPath, name, value, label, count -> {
+            // the library frees the old value on rewriting: its reference is checked as stored on disk
+            check(H5Fflush(fileId, H5F_SCOPE_LOCAL), "/", "flush");
+            storedValues().checkStringAttribute(objectPath, name, count);
+        });
+    }
+
+    private StoredValues storedValues() {
+        if (storedValues == null) {
+            storedValues = StoredValues.of(fileId, path, label);
+        }
+        return storedValues;
     }
 
     /** Shape, element type and storage of a dataset. */
     public DatasetInfo dataset(String datasetPath) {
-        long did = check(H5Dopen2(fileId, datasetPath, H5P_DEFAULT), datasetPath, "open dataset");
+        long did = openDataset(datasetPath);
         try {
-            return describe(did);
+            return describe(did, datasetPath);
         } finally {
             H5Dclose(did);
         }
     }
 
-    private static DatasetInfo describe(long did) {
-        long space = H5Dget_space(did);
-        long type = H5Dget_type(did);
-        long plist = H5Dget_create_plist(did);
+    private long openDataset(String datasetPath) {
+        exists(datasetPath);
+        return check(H5Dopen2(fileId, datasetPath, H5P_DEFAULT), datasetPath, "open dataset");
+    }
+
+    private DatasetInfo describe(long did, String datasetPath) {
+        return DatasetDescription.describe(did, datasetPath, label);
+    }
+
+    /**
+     * The fill value of a dataset, in its own element type, after one byte telling whether it is
+     * undefined, the library's default or set by the writer: what every element of a dataset without
+     * allocated storage holds.
+     */
+    public byte[] fillValue(String datasetPath) {
+        long did = openDataset(datasetPath);
         try {
-            int rank = H5Sget_simple_extent_ndims(space);
-            long[] dims = new long[Math.max(rank, 0)];
-            if (rank > 0) {
-                H5Sget_simple_extent_dims(space, dims, (long[]) null);
-            }
-            int layout = H5Pget_layout(plist);
-            long[] chunk = null;
-            if (layout == H5D_CHUNKED) {
-                chunk = new long[rank];
-                H5Pget_chunk(plist, rank, chunk);
-            }
-            return new DatasetInfo(dims, H5Tget_class(type), (int) H5Tget_size(type), chunk, H5Dget_offset(did));
+            return DatasetDescription.fillValue(did, datasetPath, label);
         } finally {
-            H5Pclose(plist);
-            H5Tclose(type);
-            H5Sclose(space);
+            H5Dclose(did);
         }
     }
 
     /** Reads a numeric dataset converted to double (exact for float16/32/64 and common integers). */
     public double[] readDoubles(String datasetPath) {
-        long did = check(H5Dopen2(fileId, datasetPath, H5P_DEFAULT), datasetPath, "open dataset");
+        long did = openDataset(datasetPath);
         try {
-            DatasetInfo info = describe(did);
+            DatasetInfo info = describe(did, datasetPath);
             if (info.typeClass() != H5T_FLOAT && info.typeClass() != H5T_INTEGER) {
-                throw RechannelException.unsupported(path + ": dataset " + datasetPath + " is not numeric");
+                throw RechannelException.unsupported(label + ": dataset " + datasetPath + " is not numeric");
             }
             long n = info.elementCount();
-            if (n > Integer.MAX_VALUE - 16) {
-                throw RechannelException.unsupported(path + ": dataset " + datasetPath + " is too large to adapt in memory");
+            DatasetDescription.checkReadable(info, datasetPath, label);
+            if (n > Integer.MAX_VALUE - 16 || n * Double.BYTES > Runtime.getRuntime().maxMemory() / 2) {
+                throw RechannelException.unsupported(label + ": dataset " + datasetPath + " " + info.shapeText()
+                        + " is too large to adapt in the memory given to rechannel");
             }
             try (DoublePointer buffer = new DoublePointer(Math.max(1, n))) {
                 check(H5Dread(did, H5T_NATIVE_DOUBLE_g(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer), datasetPath, "read");
@@ -226,14 +255,19 @@ public final class Hdf5File implements AutoCloseable {
      * the first axis; a scalar dataset has one row. Reading in slabs keeps memory bounded.
      */
     public byte[] readRows(String datasetPath, long start, long count) {
-        long did = check(H5Dopen2(fileId, datasetPath, H5P_DEFAULT), datasetPath, "open dataset");
+        long did = openDataset(datasetPath);
         long type = H5Dget_type(did);
         long fileSpace = H5Dget_space(did);
         try {
-            DatasetInfo info = describe(did);
+            DatasetInfo info = describe(did, datasetPath);
+            DatasetDescription.checkReadable(info, datasetPath, label);
             long[] dims = info.shape();
             long rowBytes = dims.length == 0 ? info.typeSize() : info.elementCount() / Math.max(1, dims[0]) * info.typeSize();
-            byte[] bytes = new byte[Math.toIntExact(count * rowBytes)];
+            if (count * rowBytes > Integer.MAX_VALUE - 16) {
+                throw RechannelException.unsupported(label + ": dataset " + datasetPath + " " + info.shapeText()
+                        + " has rows too large to read in slabs");
+            }
+            byte[] bytes = new byte[(int) (count * rowBytes)];
             if (bytes.length == 0) {
                 return bytes;
             }
@@ -274,15 +308,35 @@ public final class Hdf5File implements AutoCloseable {
         }
     }
 
-    /** Paths of every dataset under a group, depth first in name order. */
+    /**
+     * Paths of every dataset under a group, depth first in name order. Each object is visited once, by
+     * the first path that reaches it, so that links forming a cycle (a group linked inside itself) end.
+     */
     public List<String> datasets(String group) {
         List<String> found = new ArrayList<>();
-        for (String child : children(group)) {
-            String childPath = (group.endsWith("/") ? group : group + "/") + child;
-            if (isGroup(childPath)) {
-                found.addAll(datasets(childPath));
-            } else if (isDataset(childPath)) {
-                found.add(childPath);
+        Set<String> seen = new HashSet<>();
+        Deque<String> pending = new ArrayDeque<>();
+        pending.push(group);
+        while (!pending.isEmpty()) {
+            String at = pending.pop();
+            if (!exists(at)) {
+                continue;
+            }
+            try (H5O_info2_t info = new H5O_info2_t()) {
+                check(H5Oget_info_by_name3(fileId, at, info, H5O_INFO_BASIC, H5P_DEFAULT), at, "read object info");
+                byte[] token = new byte[16];
+                info.token().__data().get(token);
+                if (!seen.add(HexFormat.of().formatHex(token))) {
+                    continue;
+                }
+                if (info.type() == H5O_TYPE_DATASET) {
+                    found.add(at);
+                } else if (info.type() == H5O_TYPE_GROUP) {
+                    List<String> children = children(at);
+                    for (int i = children.size() - 1; i >= 0; i--) {
+                        pending.push((at.endsWith("/") ? at : at + "/") + children.get(i));
+                    }
+                }
             }
         }
         return found;
@@ -290,6 +344,8 @@ public final class Hdf5File implements AutoCloseable {
 
     /** Unlinks an object (a group with everything under it). */
     public void delete(String objectPath) {
+        exists(objectPath);
+        links.reset();
         check(H5Ldelete(fileId, objectPath, H5P_DEFAULT), objectPath, "delete");
     }
 
@@ -300,11 +356,15 @@ public final class Hdf5File implements AutoCloseable {
 
     @Override
     public void close() {
+        if (storedValues != null) {
+            storedValues.close();
+            storedValues = null;
+        }
         if (fileId >= 0) {
             int status = H5Fclose(fileId);
             fileId = -1;
             if (status < 0) {
-                throw RechannelException.malformed(path + ": closing the file failed");
+                throw RechannelException.malformed(label + ": closing the file failed");
             }
         }
     }
@@ -315,9 +375,6 @@ public final class Hdf5File implements AutoCloseable {
     }
 
     long check(long status, String object, String action) {
-        if (status < 0) {
-            throw RechannelException.malformed(path + ": cannot " + action + " " + object + " (damaged or unexpected file)");
-        }
-        return status;
+        return Hdf5Status.check(label, status, object, action);
     }
 }

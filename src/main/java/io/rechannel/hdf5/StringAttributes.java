@@ -5,11 +5,12 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerPointer;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.IntConsumer;
 
+import static io.rechannel.hdf5.Hdf5Status.check;
 import static org.bytedeco.hdf5.global.hdf5.*;
 
 /**
@@ -17,6 +18,9 @@ import static org.bytedeco.hdf5.global.hdf5.*;
  * (Keras 1 to 2.4) strings, scalars or lists, in ASCII or UTF-8; the kind is kept when rewriting.
  */
 final class StringAttributes {
+
+    /** More values than any name list Keras writes (its lists are split to fit 64 KiB object headers). */
+    private static final long MAX_VALUES = 1 << 20;
 
     private StringAttributes() {
     }
@@ -26,7 +30,8 @@ final class StringAttributes {
      * an empty name list as an empty float64 array, which reads as an empty list. Empty when the
      * attribute is missing or holds something else.
      */
-    static Optional<List<String>> read(long fileId, String objectPath, String name, Path path) {
+    static Optional<List<String>> read(long fileId, String objectPath, String name, String path,
+                                       IntConsumer checkVariable) {
         long aid = check(path, H5Aopen_by_name(fileId, objectPath, name, H5P_DEFAULT, H5P_DEFAULT), objectPath, "open attribute " + name);
         long type = H5Aget_type(aid);
         long space = H5Aget_space(aid);
@@ -35,6 +40,13 @@ final class StringAttributes {
             int typeClass = H5Tget_class(type);
             if (typeClass != H5T_STRING) {
                 return count == 0 ? Optional.of(List.of()) : Optional.empty();
+            }
+            if (count < 0 || count > MAX_VALUES) {
+                throw RechannelException.malformed(path + ": attribute " + objectPath + "@" + name + " claims " + count
+                        + " values (damaged file)");
+            }
+            if (H5Tis_variable_str(type) > 0) {
+                checkVariable.accept((int) count);
             }
             return Optional.of(readStringValues(aid, type, (int) count, objectPath + "@" + name, path));
         } finally {
@@ -45,7 +57,7 @@ final class StringAttributes {
     }
 
 
-    private static List<String> readStringValues(long aid, long fileType, int count, String where, Path path) {
+    private static List<String> readStringValues(long aid, long fileType, int count, String where, String path) {
         List<String> values = new ArrayList<>(count);
         if (H5Tis_variable_str(fileType) > 0) {
             long memType = variableStringType(H5Tget_cset(fileType));
@@ -62,18 +74,23 @@ final class StringAttributes {
                 H5Tclose(memType);
             }
         } else {
-            int size = (int) H5Tget_size(fileType);
-            byte[] raw = new byte[size * count];
+            long size = H5Tget_size(fileType);
+            if (size * count > GlobalHeapCheck.MAX_STRING_BYTES) {
+                throw RechannelException.unsupported(path + ": attribute " + where + " holds " + size * count
+                        + " bytes of strings, over rechannel's limit of " + (GlobalHeapCheck.MAX_STRING_BYTES >> 20) + " MiB");
+            }
+            byte[] raw = new byte[(int) (size * count)];
             try (BytePointer buffer = new BytePointer(raw.length)) {
                 check(path, H5Aread(aid, fileType, buffer), where, "read");
                 buffer.get(raw);
             }
+            int width = (int) size;
             for (int i = 0; i < count; i++) {
-                int end = i * size;
-                while (end < (i + 1) * size && raw[end] != 0) {
+                int end = i * width;
+                while (end < (i + 1) * width && raw[end] != 0) {
                     end++;
                 }
-                values.add(new String(raw, i * size, end - i * size, StandardCharsets.UTF_8));
+                values.add(new String(raw, i * width, end - i * width, StandardCharsets.UTF_8));
             }
         }
         return values;
@@ -83,12 +100,16 @@ final class StringAttributes {
      * Replaces the value of a scalar string attribute, keeping its kind: a variable-length string is
      * rewritten in place; a fixed-length one is recreated with the size the new value needs.
      */
-    static void write(long fileId, String objectPath, String name, String value, Path path) {
+    static void write(long fileId, String objectPath, String name, String value, String path, IntConsumer checkVariable) {
         long aid = check(path, H5Aopen_by_name(fileId, objectPath, name, H5P_DEFAULT, H5P_DEFAULT), objectPath, "open attribute " + name);
         long type = H5Aget_type(aid);
         byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
         try {
             if (H5Tis_variable_str(type) > 0) {
+                long space = H5Aget_space(aid);
+                long count = H5Sget_simple_extent_npoints(space);
+                H5Sclose(space);
+                checkVariable.accept((int) Math.max(1, Math.min(count, MAX_VALUES)));
                 long memType = variableStringType(H5Tget_cset(type));
                 try (BytePointer text = new BytePointer(bytes.length + 1);
                      PointerPointer<BytePointer> pointers = new PointerPointer<>(1)) {
@@ -133,12 +154,5 @@ final class StringAttributes {
         H5Tset_size(memType, H5T_VARIABLE());
         H5Tset_cset(memType, cset);
         return memType;
-    }
-
-    private static long check(Path path, long status, String object, String action) {
-        if (status < 0) {
-            throw RechannelException.malformed(path + ": cannot " + action + " " + object + " (damaged or unexpected file)");
-        }
-        return status;
     }
 }

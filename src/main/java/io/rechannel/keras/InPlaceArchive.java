@@ -31,21 +31,26 @@ final class InPlaceArchive {
 
     private static final int LOCAL_HEADER = 30;
     private static final long LIMIT = 0xFFFFFFFFL;
+    /** Kept below 4 GiB per entry, for its central directory record (and for HDF5 growing the weights). */
+    private static final long ROOM_PER_ENTRY = 65536L;
 
+    private final KerasArchive archive;
     private final Path input;
     private final List<ZipArchiveEntry> entries;
     private final ZipArchiveEntry weights;
     private final long weightsOffset;
 
-    private InPlaceArchive(Path input, List<ZipArchiveEntry> entries, long weightsOffset) {
-        this.input = input;
-        this.entries = entries;
+    private InPlaceArchive(KerasArchive archive, long weightsOffset) {
+        this.archive = archive;
+        this.input = archive.path();
+        this.entries = archive.entries();
         this.weights = entries.get(entries.size() - 1);
         this.weightsOffset = weightsOffset;
     }
 
     /** The layout for {@code archive}, or null when it does not allow editing in place. */
-    static InPlaceArchive plan(Path input, List<ZipArchiveEntry> entries) {
+    static InPlaceArchive plan(KerasArchive archive) {
+        List<ZipArchiveEntry> entries = archive.entries();
         if (entries.isEmpty()) {
             return null;
         }
@@ -63,8 +68,7 @@ final class InPlaceArchive {
                 return null; // sizes in a data descriptor
             }
         }
-        if (!last.getName().equals(KerasArchive.WEIGHTS) || last.getMethod() != ZipEntry.STORED || !configStored
-                || last.getSize() > LIMIT / 2) {
+        if (!last.getName().equals(KerasArchive.WEIGHTS) || last.getMethod() != ZipEntry.STORED || !configStored) {
             return null;
         }
         // room for the config to grow (new channel counts, longer per-channel lists): an eighth more, and 4 KiB
@@ -73,17 +77,25 @@ final class InPlaceArchive {
         while (offset < needed) {
             offset <<= 1;
         }
-        return new InPlaceArchive(input, entries, offset);
+        // sizes and offsets up to 4 GiB fit the zip headers' 32 bits (read unsigned, as by Python's zipfile)
+        if (offset + last.getSize() > LIMIT - ROOM_PER_ENTRY * entries.size()) {
+            return null;
+        }
+        return new InPlaceArchive(archive, offset);
     }
 
-    /** Copies the weights' bytes from the input archive to their place in {@code output}. */
-    void placeWeights(Path output, KerasArchive archive) {
+    /**
+     * Copies the weights' bytes from the input archive to their place in {@code work} (the work file of
+     * {@code output}) and checks them against the archive's CRC-32.
+     */
+    void placeWeights(Path work, Path output) {
         try (FileChannel in = FileChannel.open(input, StandardOpenOption.READ);
-             FileChannel out = FileChannel.open(output, StandardOpenOption.WRITE)) {
+             FileChannel out = FileChannel.open(work, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             try (io.rechannel.format.Progress progress = io.rechannel.format.Progress.of("copying weights",
                     weights.getCompressedSize())) {
                 ByteRanges.copy(in, weights.getDataOffset(), weights.getCompressedSize(), out, weightsOffset, progress);
             }
+            CheckedEntry.checkCrc(out, weightsOffset, weights, archive.label(weights.getName()));
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, output + ": cannot copy the weights: " + e.getMessage(), e);
         }
@@ -94,9 +106,9 @@ final class InPlaceArchive {
      * header, the central directory. Returns false (leaving the output to be rewritten) when the new
      * config does not fit in the room kept for it.
      */
-    boolean finish(Path output, byte[] config) {
+    boolean finish(Path work, Path output, byte[] config) {
         try (FileChannel in = FileChannel.open(input, StandardOpenOption.READ);
-             FileChannel out = FileChannel.open(output, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+             FileChannel out = FileChannel.open(work, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long weightsSize = out.size() - weightsOffset;
             long fixed = 0;
             for (ZipArchiveEntry entry : entries) {
@@ -106,7 +118,7 @@ final class InPlaceArchive {
                 }
             }
             long padding = weightsOffset - fixed - config.length;
-            if (padding < 0 || out.size() + 65536L * entries.size() > LIMIT) {
+            if (padding < 0 || out.size() + ROOM_PER_ENTRY * entries.size() > LIMIT) {
                 return false;
             }
             byte[] paddedConfig = new byte[(int) (config.length + padding)];
@@ -114,7 +126,7 @@ final class InPlaceArchive {
             java.util.Arrays.fill(paddedConfig, config.length, paddedConfig.length, (byte) ' ');
             CRC32 configCrc = new CRC32();
             configCrc.update(paddedConfig);
-            long weightsCrc = crc(out, weightsOffset, weightsSize);
+            long weightsCrc = CheckedEntry.crc(out, weightsOffset, weightsSize);
 
             List<long[]> written = new ArrayList<>(); // offset, crc, size per entry
             long position = 0;
@@ -165,11 +177,12 @@ final class InPlaceArchive {
         return weightsOffset;
     }
 
-    private static ByteBuffer rawLocalHeader(FileChannel in, ZipArchiveEntry entry) throws IOException {
+    private ByteBuffer rawLocalHeader(FileChannel in, ZipArchiveEntry entry) throws IOException {
         ByteBuffer header = ByteBuffer.allocate(LOCAL_HEADER).order(ByteOrder.LITTLE_ENDIAN);
         in.read(header, entry.getLocalHeaderOffset());
         if (header.getInt(0) != 0x04034b50) {
-            throw new IOException("no local header for " + entry.getName());
+            throw RechannelException.malformed(archive.label(entry.getName()) + ": no local header where the archive's"
+                    + " directory puts it (damaged archive)");
         }
         return header;
     }
@@ -206,23 +219,5 @@ final class InPlaceArchive {
             at += out.write(buffer, at);
         }
         return total;
-    }
-
-    /** CRC-32 of a file region, read through one small direct buffer (mapping would count the file in RSS). */
-    private static long crc(FileChannel channel, long start, long size) throws IOException {
-        CRC32 crc = new CRC32();
-        ByteBuffer buffer = ByteBuffer.allocateDirect(4 << 20);
-        long done = 0;
-        while (done < size) {
-            buffer.clear().limit((int) Math.min(buffer.capacity(), size - done));
-            int n = channel.read(buffer, start + done);
-            if (n <= 0) {
-                throw new IOException("file ends inside the weights");
-            }
-            buffer.flip();
-            crc.update(buffer);
-            done += n;
-        }
-        return crc.getValue();
     }
 }

@@ -1,27 +1,29 @@
 package io.rechannel.keras;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
-import io.rechannel.format.ModelFormats;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.Hdf5File;
+import io.rechannel.hdf5.Hdf5Library;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /** Keras 3 {@code .keras} archives ({@code model.save('x.keras')}). */
 public final class KerasArchiveFormat implements ModelFormat {
-
-    private static final byte[] ZIP_SIGNATURE = {'P', 'K', 3, 4};
 
     @Override
     public String name() {
@@ -29,49 +31,62 @@ public final class KerasArchiveFormat implements ModelFormat {
     }
 
     @Override
-    public boolean accepts(Path file) {
-        return Arrays.equals(ModelFormats.head(file, 4), ZIP_SIGNATURE)
-                && file.getFileName().toString().toLowerCase().endsWith(".keras");
+    public String description() {
+        return "Keras .keras";
     }
 
-    /** A .keras archive opened for reading: its weights copied out to a scratch file HDF5 can open. */
+    @Override
+    public void prepare() {
+        Hdf5Library.loadInBackground();
+    }
+
+    /** By name alone: a damaged archive is reported as a damaged .keras, not as an unknown kind of file. */
+    @Override
+    public boolean accepts(Path file) {
+        return file.getFileName().toString().toLowerCase().endsWith(".keras");
+    }
+
+    /**
+     * A .keras archive opened for reading: its config parsed, its weights copied out to a scratch file
+     * HDF5 can open. Whatever fails on the way, the scratch file is removed.
+     */
     private static final class Opened implements AutoCloseable {
         final KerasArchive archive;
         final Path weights;
         final Hdf5File h5;
         final KerasV3Model model;
 
-        Opened(Path file, Path scratchDir, boolean writable) {
+        Opened(Path file, Path scratchDir, boolean writable, AdaptOptions options) {
             String source = file.toString();
             archive = KerasArchive.open(file);
-            try {
-                weights = Files.createTempFile(scratchDir, "." + file.getFileName() + ".", ".weights.h5.part");
-            } catch (IOException e) {
-                archive.close();
-                throw new RechannelException(RechannelException.Kind.IO, scratchDir + ": cannot write a scratch file: "
-                        + e.getMessage(), e);
-            }
+            Path scratch = null;
             Hdf5File opened = null;
+            boolean complete = false;
             try {
-                // copy the weights out while the native HDF5 library loads
-                var extraction = java.util.concurrent.CompletableFuture.runAsync(
-                        () -> archive.extract(KerasArchive.WEIGHTS, weights));
-                Hdf5File.preload();
-                try {
-                    extraction.join();
-                } catch (java.util.concurrent.CompletionException e) {
-                    throw e.getCause() instanceof RuntimeException r ? r : e;
-                }
-                opened = Hdf5File.open(weights, writable);
+                refuseWeightsOptions(options, source);
+                ObjectNode config = archive.readJson(KerasArchive.CONFIG);
                 String version = metadataVersion(archive);
-                model = KerasV3Model.withConfig(opened, archive.readText(KerasArchive.CONFIG), version, source);
-                h5 = opened;
-            } catch (RuntimeException e) {
-                if (opened != null) {
-                    opened.close();
+                scratch = scratchFile(scratchDir, file.getFileName() + ".");
+                Path target = scratch;
+                // copy the weights out while the native HDF5 library loads
+                var extraction = CompletableFuture.runAsync(() -> archive.extract(KerasArchive.WEIGHTS, target));
+                try {
+                    Hdf5File.preload();
+                } finally {
+                    join(extraction);
                 }
-                close(archive, weights);
-                throw e;
+                opened = Hdf5File.open(scratch, writable, archive.label(KerasArchive.WEIGHTS));
+                model = KerasV3Model.withConfig(opened, config, version, source);
+                weights = scratch;
+                h5 = opened;
+                complete = true;
+            } finally {
+                if (!complete) {
+                    if (opened != null) {
+                        opened.close();
+                    }
+                    close(archive, scratch);
+                }
             }
         }
 
@@ -88,40 +103,80 @@ public final class KerasArchiveFormat implements ModelFormat {
 
         private static void close(KerasArchive archive, Path weights) {
             archive.close();
-            try {
-                Files.deleteIfExists(weights);
-            } catch (IOException ignored) {
-                // a scratch file named .*.part may remain
+            deleteScratch(weights);
+        }
+    }
+
+    /** --layer and --config stand in for a missing config; an archive has its own. */
+    private static void refuseWeightsOptions(AdaptOptions options, String source) {
+        if (options.layer() != null) {
+            throw RechannelException.usage(source + ": --layer applies only to weights files without a model config;"
+                    + " this archive has its config");
+        }
+        if (options.config() != null) {
+            throw RechannelException.usage(source + ": --config applies only to Keras 3 .weights.h5 files;"
+                    + " this archive has its own config");
+        }
+    }
+
+    private static Path scratchFile(Path dir, String prefix) {
+        try {
+            return Files.createTempFile(dir, "." + prefix, ".part");
+        } catch (IOException e) {
+            throw new RechannelException(RechannelException.Kind.IO, dir + ": cannot write a scratch file: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteScratch(Path scratch) {
+        if (scratch == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(scratch);
+        } catch (IOException ignored) {
+            // a scratch file named .*.part may remain
+        }
+    }
+
+    /** Waits for work on another thread, rethrowing its failure as it was thrown. */
+    private static void join(CompletableFuture<Void> work) {
+        try {
+            work.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
             }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw e;
         }
     }
 
     private static String metadataVersion(KerasArchive archive) {
-        if (!archive.entryNames().contains("metadata.json")) {
+        if (!archive.has(KerasArchive.METADATA)) {
             return "";
         }
-        JsonNode metadata = KerasJson.parseObject(archive.readText("metadata.json"), "metadata.json");
-        return metadata.path("keras_version").asText("");
-    }
-
-    private static Path scratchDir(Path near) {
-        Path dir = near.toAbsolutePath().getParent();
-        return dir != null && Files.isWritable(dir) ? dir : Path.of(System.getProperty("java.io.tmpdir"));
+        return archive.readJson(KerasArchive.METADATA).path("keras_version").asText("");
     }
 
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
-        try (Opened opened = new Opened(file, Path.of(System.getProperty("java.io.tmpdir")), false)) {
+        options.refuseUnused(file.toString(), description(), Set.of("--layer", "--config"));
+        try (Opened opened = new Opened(file, Path.of(System.getProperty("java.io.tmpdir")), false, options)) {
             return new KerasInspector(opened.model, file.toString(), name()).inspect(options);
         }
     }
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
+        options.refuseUnused(input.toString(), description(), Set.of("--layer", "--config"));
         try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
             InPlaceArchive inPlace;
             try (KerasArchive archive = KerasArchive.open(input)) {
-                inPlace = InPlaceArchive.plan(input, archive.entries());
+                refuseWeightsOptions(options, input.toString());
+                inPlace = InPlaceArchive.plan(archive);
                 if (inPlace != null) {
                     AdaptResult result = extendInPlace(archive, inPlace, out.path(), output, options);
                     if (result != null) {
@@ -143,24 +198,25 @@ public final class KerasArchiveFormat implements ModelFormat {
     private static AdaptResult extendInPlace(KerasArchive archive, InPlaceArchive inPlace, Path work, Path output,
                                              AdaptOptions options) {
         String source = archive.path().toString();
-        var copy = java.util.concurrent.CompletableFuture.runAsync(() -> inPlace.placeWeights(work, archive));
-        String config = archive.readText(KerasArchive.CONFIG);
-        String version = metadataVersion(archive);
-        Hdf5File.preload();
+        var copy = CompletableFuture.runAsync(() -> inPlace.placeWeights(work, output));
+        ObjectNode config;
+        String version;
         try {
-            copy.join();
-        } catch (java.util.concurrent.CompletionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : e;
+            config = archive.readJson(KerasArchive.CONFIG);
+            version = metadataVersion(archive);
+            Hdf5File.preload();
+        } finally {
+            join(copy);
         }
         KerasExtension.Computed computed;
-        try (Hdf5File h5 = Hdf5File.open(work, true)) {
+        try (Hdf5File h5 = Hdf5File.open(work, true, archive.label(KerasArchive.WEIGHTS))) {
             KerasV3Model model = KerasV3Model.withConfig(h5, config, version, source);
             computed = KerasExtension.compute(model, model.store(), options, source, output.toString());
             if (options.dropOptimizer() && h5.isGroup("/optimizer")) {
                 h5.delete("/optimizer");
             }
         }
-        return inPlace.finish(work, computed.config().getBytes(StandardCharsets.UTF_8)) ? computed.result() : null;
+        return inPlace.finish(work, output, computed.config().getBytes(StandardCharsets.UTF_8)) ? computed.result() : null;
     }
 
     /** The general way: weights copied out, adapted, and the archive rewritten entry by entry. */
@@ -168,34 +224,41 @@ public final class KerasArchiveFormat implements ModelFormat {
         String source = input.toString();
         Path dir = work.getParent();
         Path config = null;
-        try (Opened opened = new Opened(input, dir, true)) {
+        try (Opened opened = new Opened(input, dir, true, options)) {
             KerasExtension.Computed computed = KerasExtension.compute(opened.model, opened.model.store(), options,
                     source, output.toString());
             if (options.dropOptimizer() && opened.h5.isGroup("/optimizer")) {
                 opened.h5.delete("/optimizer");
             }
             opened.finishWeights();
-            config = Files.createTempFile(dir, "." + output.getFileName() + ".", ".config.json.part");
+            config = scratchFile(dir, output.getFileName() + ".config.json.");
             Files.writeString(config, computed.config(), StandardCharsets.UTF_8);
-            opened.archive.writeCopy(work, Map.of(KerasArchive.CONFIG, config, KerasArchive.WEIGHTS, opened.weights));
-            return computed.result();
+            List<String> recoded = opened.archive.writeCopy(work, output,
+                    Map.of(KerasArchive.CONFIG, config, KerasArchive.WEIGHTS, opened.weights));
+            return withNotes(computed.result(), recoded);
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, output + ": " + e.getMessage(), e);
         } finally {
-            if (config != null) {
-                try {
-                    Files.deleteIfExists(config);
-                } catch (IOException ignored) {
-                    // a scratch file named .*.part may remain
-                }
-            }
+            deleteScratch(config);
         }
+    }
+
+    private static AdaptResult withNotes(AdaptResult result, List<String> extra) {
+        if (extra.isEmpty()) {
+            return result;
+        }
+        List<String> notes = new ArrayList<>(result.notes());
+        notes.addAll(extra);
+        return new AdaptResult(result.input(), result.output(), result.from(), result.to(), result.rules(),
+                result.changes(), notes, result.verification());
     }
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
+        options.refuseUnused(original.toString(), description(), Set.of("--layer", "--config"));
         Path scratch = Path.of(System.getProperty("java.io.tmpdir"));
-        try (Opened before = new Opened(original, scratch, false); Opened after = new Opened(adapted, scratch, false)) {
+        try (Opened before = new Opened(original, scratch, false, options);
+             Opened after = new Opened(adapted, scratch, false, options)) {
             return new KerasVerifier(before.model, after.model, original.toString(), adapted.toString()).verify(options);
         }
     }

@@ -1,6 +1,7 @@
 package io.rechannel.keras;
 
 import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.AtomicOutput;
 import io.rechannel.format.Inspection;
@@ -8,11 +9,13 @@ import io.rechannel.format.ModelFormat;
 import io.rechannel.format.ModelFormats;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.Hdf5File;
+import io.rechannel.hdf5.Hdf5Library;
 
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 
 /** Keras legacy HDF5 models and weights ({@code .h5}, {@code .hdf5}), as written by Keras 1 to 3. */
@@ -26,6 +29,11 @@ public final class KerasH5Format implements ModelFormat {
     }
 
     @Override
+    public String description() {
+        return "Keras .h5/.hdf5 and Keras 3 .weights.h5";
+    }
+
+    @Override
     public boolean accepts(Path file) {
         byte[] head = ModelFormats.head(file, HDF5_SIGNATURE.length);
         if (Arrays.equals(head, HDF5_SIGNATURE)) {
@@ -36,7 +44,13 @@ public final class KerasH5Format implements ModelFormat {
     }
 
     @Override
+    public void prepare() {
+        Hdf5Library.loadInBackground();
+    }
+
+    @Override
     public Inspection inspect(Path file, AdaptOptions options) {
+        options.refuseUnused(file.toString(), description(), Set.of("--layer", "--config"));
         try (Hdf5File h5 = Hdf5File.open(file, false)) {
             return new KerasInspector(open(h5, file.toString(), options), file.toString(), name()).inspect(options);
         }
@@ -45,13 +59,26 @@ public final class KerasH5Format implements ModelFormat {
     /** A legacy model or weights file, or a Keras 3 weights file (with --config or --layer). */
     static KerasModelView open(Hdf5File h5, String source, AdaptOptions options) {
         if (KerasV3Model.isV3Weights(h5)) {
+            if (options.config() != null && options.layer() != null) {
+                throw RechannelException.usage(source + ": give either --config or --layer, not both: --layer names the"
+                        + " layer only when the model config is missing");
+            }
             return KerasV3Model.weightsOnly(h5, options.config(), options.layer(), source);
+        }
+        if (options.config() != null) {
+            throw RechannelException.usage(source + ": --config applies only to Keras 3 .weights.h5 files; this is a"
+                    + " legacy Keras file" + (KerasH5Model.hasConfig(h5) ? " with its own config" : ""));
+        }
+        if (options.layer() != null && KerasH5Model.hasConfig(h5)) {
+            throw RechannelException.usage(source + ": --layer applies only to weights files without a model config;"
+                    + " this file has its config (choose among several inputs with --input)");
         }
         return KerasH5Model.read(h5, source, options.layer());
     }
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
+        options.refuseUnused(input.toString(), description(), Set.of("--layer", "--config"));
         String source = input.toString();
         try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
             // the byte copy runs while the adaptation is computed from the input
@@ -83,6 +110,7 @@ public final class KerasH5Format implements ModelFormat {
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
+        options.refuseUnused(original.toString(), description(), Set.of("--layer", "--config"));
         try (Hdf5File before = Hdf5File.open(original, false); Hdf5File after = Hdf5File.open(adapted, false)) {
             return new KerasVerifier(open(before, original.toString(), options), open(after, adapted.toString(), options),
                     original.toString(), adapted.toString()).verify(options);

@@ -31,6 +31,11 @@ public final class KerasH5Model implements KerasModelView {
         this.backend = backend;
     }
 
+    /** True when the file records its model config (a full model, not {@code save_weights}). */
+    static boolean hasConfig(Hdf5File file) {
+        return file.hasAttribute("/", "model_config");
+    }
+
     /** Reads the model; {@code layer} names the input layer of a weights-only file (null: the first with a kernel). */
     public static KerasH5Model read(Hdf5File file, String source, String layer) {
         Optional<String> config = file.readString("/", "model_config");
@@ -69,7 +74,7 @@ public final class KerasH5Model implements KerasModelView {
                 }
                 continue;
             }
-            int rank = kernel.get().shape().length;
+            int rank = checkedKernelRank(kernel.get().shape(), kernel.get().path(), name, source);
             if (rank >= 3 && (version.isEmpty() || version.startsWith("1."))) {
                 throw RechannelException.unsupported(source + ": a Keras 1 weights-only file; its kernel layout"
                         + " (Theano or TensorFlow ordering) cannot be told without the model config");
@@ -78,6 +83,18 @@ public final class KerasH5Model implements KerasModelView {
         }
         throw RechannelException.usage(source + ": " + (wanted == null ? "no layer with a kernel in this weights-only file"
                 : "no layer named '" + wanted + "' (layers: " + names + ")"));
+    }
+
+    /**
+     * The rank of the kernel a stand-in layer is made for (Dense: 2, Conv1D–Conv3D: 3–5); any other shape
+     * is damage, named by its dataset.
+     */
+    static int checkedKernelRank(long[] shape, String path, String layer, String source) {
+        if (shape.length < 2 || shape.length > 5 || java.util.Arrays.stream(shape).anyMatch(d -> d < 1)) {
+            throw RechannelException.malformed(source + ": dataset " + path + " (the kernel of layer '" + layer
+                    + "') has the shape " + java.util.Arrays.toString(shape) + "; a kernel has 2 to 5 non-empty dimensions");
+        }
+        return shape.length;
     }
 
     @Override

@@ -8,7 +8,11 @@ import io.rechannel.graph.ModelGraph;
 import io.rechannel.graph.Node;
 import io.rechannel.graph.NodeRole;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,8 +39,59 @@ public final class KerasModelGraph {
     public static KerasModelGraph of(ObjectNode modelConfig, String source) {
         KerasModelGraph result = new KerasModelGraph(modelConfig, source);
         result.addModel("", modelConfig, null);
+        result.validate();
         result.graph = new ModelGraph(result.nodes);
         return result;
+    }
+
+    /**
+     * A config is text anyone can edit: every layer must be named once, every reference must name a
+     * layer of the config, and no layer may depend on its own output.
+     */
+    private void validate() {
+        Map<String, Node> byId = new LinkedHashMap<>();
+        for (Node node : nodes) {
+            if (byId.put(node.id(), node) != null) {
+                throw RechannelException.malformed(source + ": the model config has two layers named '" + node.id() + "'");
+            }
+        }
+        for (Node node : nodes) {
+            for (String input : node.inputs()) {
+                if (!byId.containsKey(input)) {
+                    throw RechannelException.malformed(source + ": layer '" + node.id() + "' reads '" + input
+                            + "', which is not a layer of the model config");
+                }
+            }
+        }
+        // depth-first search for a layer reached again while its own inputs are being followed
+        Map<String, Boolean> finished = new HashMap<>();
+        for (Node start : nodes) {
+            Deque<Iterator<String>> stack = new ArrayDeque<>();
+            Deque<String> path = new ArrayDeque<>();
+            if (finished.containsKey(start.id())) {
+                continue;
+            }
+            finished.put(start.id(), false);
+            path.push(start.id());
+            stack.push(start.inputs().iterator());
+            while (!stack.isEmpty()) {
+                if (!stack.peek().hasNext()) {
+                    stack.pop();
+                    finished.put(path.pop(), true);
+                    continue;
+                }
+                String next = stack.peek().next();
+                Boolean state = finished.get(next);
+                if (state == null) {
+                    finished.put(next, false);
+                    path.push(next);
+                    stack.push(byId.get(next).inputs().iterator());
+                } else if (!state) {
+                    throw RechannelException.malformed(source + ": layer '" + next + "' depends on its own output"
+                            + " (the model config's layers form a cycle)");
+                }
+            }
+        }
     }
 
     /**
@@ -98,7 +153,7 @@ public final class KerasModelGraph {
     private List<String> addSequential(String scope, JsonNode config, ArrayNode layerList, List<String> callInputs) {
         String previous = null;
         for (int i = 0; i < layerList.size(); i++) {
-            ObjectNode entry = (ObjectNode) layerList.get(i);
+            ObjectNode entry = layerEntry(layerList.get(i), scope);
             KerasLayer layer = register(scope, entry, i);
             if (i == 0 && !layer.className().equals("InputLayer")) {
                 // Keras 1/2 Sequential: the first layer declares the input shape itself
@@ -120,10 +175,10 @@ public final class KerasModelGraph {
     private List<String> addFunctional(String scope, JsonNode config, ArrayNode layerList, List<String> callInputs) {
         List<String> inputNames = new ArrayList<>();
         for (JsonNode ref : refList(config.path("input_layers"))) {
-            inputNames.add(ref.get(0).asText());
+            inputNames.add(refName(ref));
         }
         for (JsonNode item : layerList) {
-            ObjectNode entry = (ObjectNode) item;
+            ObjectNode entry = layerEntry(item, scope);
             KerasLayer layer = register(scope, entry, -1);
             if (layer.className().equals("InputLayer")) {
                 int index = inputNames.indexOf(layer.name());
@@ -187,11 +242,13 @@ public final class KerasModelGraph {
             collectTensors(scope, call.path("args"), inputs, shapes);
             return;
         }
+        if (!call.isArray()) {
+            throw RechannelException.malformed(source + ": the model config has a layer call " + abbreviated(call)
+                    + " where Keras writes a list of layer references");
+        }
         for (JsonNode ref : call) {
-            if (ref.isArray() && ref.size() >= 1 && ref.get(0).isTextual()) {
-                inputs.add(refId(scope, ref));
-                shapes.add(null);
-            }
+            inputs.add(refId(scope, ref));
+            shapes.add(null);
         }
     }
 
@@ -207,9 +264,31 @@ public final class KerasModelGraph {
         }
     }
 
-    private static String refId(String scope, JsonNode ref) {
+    private String refId(String scope, JsonNode ref) {
         int call = ref.size() > 1 ? ref.get(1).asInt(0) : 0;
-        return scope + ref.get(0).asText() + (call > 0 ? "#" + call : "");
+        return scope + refName(ref) + (call > 0 ? "#" + call : "");
+    }
+
+    /** The layer name of a reference [name, node, tensor]; refused when the config has something else there. */
+    private String refName(JsonNode ref) {
+        if (!ref.isArray() || ref.isEmpty() || !ref.get(0).isTextual()) {
+            throw RechannelException.malformed(source + ": the model config has a layer reference " + abbreviated(ref)
+                    + " where Keras writes [name, node, tensor]");
+        }
+        return ref.get(0).asText();
+    }
+
+    private ObjectNode layerEntry(JsonNode item, String scope) {
+        if (!(item instanceof ObjectNode entry)) {
+            throw RechannelException.malformed(source + ": the layer list of " + (scope.isEmpty() ? "the model" : "'" + scope
+                    + "'") + " holds " + abbreviated(item) + " where Keras writes a layer");
+        }
+        return entry;
+    }
+
+    private static String abbreviated(JsonNode node) {
+        String text = node.toString();
+        return text.length() > 60 ? text.substring(0, 57) + "..." : text;
     }
 
     /** input_layers / output_layers: a list of [name, node, tensor] refs, or a single such ref. */

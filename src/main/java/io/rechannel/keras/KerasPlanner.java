@@ -65,6 +65,7 @@ public final class KerasPlanner {
             KerasLayer layer = model.layer(consumer.node().id());
             for (KerasWeight weight : store.weightsOf(layer)) {
                 if (CONSTANT_VARIABLES.contains(weight.name())) {
+                    requireShape(layer, weight, 0);
                     int dim = constantDim(weight, consumer.segment());
                     constants.add(new KerasPlan.ViewedWeight(consumer, layer, weight,
                             constantView(weight, dim, consumer.segment(), channels, layer), dim));
@@ -108,9 +109,27 @@ public final class KerasPlanner {
         KerasLayer layer = model.layer(consumer.node().id());
         List<KerasWeight> weights = store.weightsOf(layer);
         String wanted = layer.className().startsWith("SeparableConv") ? "depthwise_kernel" : "kernel";
-        return weights.stream().filter(w -> w.name().equals(wanted)).findFirst().orElseThrow(() ->
+        KerasWeight kernel = weights.stream().filter(w -> w.name().equals(wanted)).findFirst().orElseThrow(() ->
                 RechannelException.malformed(source + ": layer '" + layer.path() + "' (" + layer.className()
                         + ") reads the input but its '" + wanted + "' variable is not in the file"));
+        requireShape(layer, kernel, layer.className().equals("Dense") || consumer.segment().flattened() ? 2 : 3);
+        return kernel;
+    }
+
+    /**
+     * A variable the adaptation reshapes must have the rank its layer gives it and no empty axis; a
+     * damaged or crafted file can declare anything.
+     */
+    private void requireShape(KerasLayer layer, KerasWeight weight, int minimumRank) {
+        long[] shape = weight.shape();
+        boolean empty = Arrays.stream(shape).anyMatch(d -> d < 1);
+        boolean wide = Arrays.stream(shape).anyMatch(d -> d > Integer.MAX_VALUE);
+        if (shape.length < minimumRank || empty || wide) {
+            throw RechannelException.malformed(source + ": dataset " + weight.path() + " (the '" + weight.name()
+                    + "' of layer '" + layer.path() + "', " + layer.className() + ") has the shape " + Arrays.toString(shape)
+                    + (empty ? ", with an empty axis" : wide ? ", with an axis too long for any real layer"
+                    : "; it needs at least " + minimumRank + " dimensions"));
+        }
     }
 
     /** The kernel dimension that indexes input channels. */
@@ -194,6 +213,8 @@ public final class KerasPlanner {
             throw RechannelException.malformed(source + ": layer '" + layer.path() + "' (" + layer.className()
                     + ") lacks its depthwise_kernel or pointwise_kernel");
         }
+        requireShape(layer, depthwise, 3);
+        requireShape(layer, pointwise, depthwise.shape().length);
         long[] d = depthwise.shape();
         long[] p = pointwise.shape();
         int rank = d.length;

@@ -5,6 +5,7 @@ import io.rechannel.core.RechannelException;
 import io.rechannel.hdf5.Hdf5File;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -44,7 +45,11 @@ public final class KerasV3Model implements KerasModelView {
 
     /** A model whose config is known. */
     public static KerasV3Model withConfig(Hdf5File weights, String configJson, String version, String source) {
-        ObjectNode root = KerasJson.parseObject(configJson, source + ": config.json");
+        return withConfig(weights, KerasJson.parseObject(configJson, source + ": config.json"), version, source);
+    }
+
+    /** A model whose config is known, already parsed. */
+    public static KerasV3Model withConfig(Hdf5File weights, ObjectNode root, String version, String source) {
         KerasModelGraph graph = KerasModelGraph.of(root, source);
         return new KerasV3Model(weights, graph, new KerasV3Store(weights, graph, source), true, version, false);
     }
@@ -55,7 +60,7 @@ public final class KerasV3Model implements KerasModelView {
      */
     public static KerasV3Model weightsOnly(Hdf5File weights, Path config, String layer, String source) {
         if (config != null) {
-            ObjectNode root = KerasJson.parseObject(readConfig(config), config + ": config");
+            ObjectNode root = readConfig(config);
             KerasModelGraph graph = KerasModelGraph.of(root, source);
             return new KerasV3Model(weights, graph, new KerasV3Store(weights, graph, source), true, "", true);
         }
@@ -68,8 +73,13 @@ public final class KerasV3Model implements KerasModelView {
         if (!weights.isDataset(group + "/vars/0")) {
             throw RechannelException.usage(source + ": --layer " + layer + ": no variables at " + group + "/vars");
         }
-        int rank = weights.dataset(group + "/vars/0").shape().length;
         String name = weights.readString(group + "/vars", "name").orElse(group.substring(group.lastIndexOf('/') + 1));
+        long[] shape = weights.dataset(group + "/vars/0").shape();
+        if (shape.length < 2 || shape.length > 5 || java.util.Arrays.stream(shape).anyMatch(d -> d < 1)) {
+            throw RechannelException.usage(source + ": --layer " + layer + ": its first variable has the shape "
+                    + java.util.Arrays.toString(shape) + ", not a kernel (groups with a kernel: " + kernelGroups(weights) + ")");
+        }
+        int rank = shape.length;
         KerasModelGraph graph = KerasModelGraph.singleLayer(name, rank, source);
         return new KerasV3Model(weights, graph, new KerasV3Store(weights, Map.of(name, group), source), false, "", false);
     }
@@ -90,17 +100,21 @@ public final class KerasV3Model implements KerasModelView {
         return String.join(", ", found);
     }
 
-    private static String readConfig(Path config) {
+    private static ObjectNode readConfig(Path config) {
         if (!Files.isRegularFile(config)) {
             throw new RechannelException(RechannelException.Kind.IO, config + ": no such file (--config)");
         }
         if (config.getFileName().toString().endsWith(".keras")) {
             try (KerasArchive archive = KerasArchive.open(config)) {
-                return archive.readText(KerasArchive.CONFIG);
+                return archive.readJson(KerasArchive.CONFIG);
             }
         }
-        try {
-            return Files.readString(config);
+        try (InputStream in = Files.newInputStream(config)) {
+            if (Files.size(config) > KerasArchive.MAX_JSON_BYTES) {
+                throw RechannelException.unsupported(config + ": " + Files.size(config) + " bytes, over rechannel's limit of "
+                        + (KerasArchive.MAX_JSON_BYTES >> 20) + " MiB for a config (--config)");
+            }
+            return KerasJson.parseObject(in, config + " (--config)");
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, config + ": " + e.getMessage(), e);
         }

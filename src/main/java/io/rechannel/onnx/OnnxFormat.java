@@ -31,6 +31,11 @@ public final class OnnxFormat implements ModelFormat {
     }
 
     @Override
+    public String description() {
+        return "ONNX .onnx";
+    }
+
+    @Override
     public boolean accepts(Path file) {
         return file.getFileName().toString().toLowerCase().endsWith(".onnx");
     }
@@ -53,6 +58,7 @@ public final class OnnxFormat implements ModelFormat {
 
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
+        options.refuseUnused(file.toString(), description(), Set.of());
         OnnxModel model = OnnxModel.of(OnnxFile.read(file));
         Map<String, String> details = new LinkedHashMap<>();
         details.put("ir_version", String.valueOf(model.file().irVersion()));
@@ -100,6 +106,7 @@ public final class OnnxFormat implements ModelFormat {
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
+        options.refuseUnused(input.toString(), description(), Set.of());
         String source = input.toString();
         OnnxFile file = OnnxFile.read(input);
         OnnxModel model = OnnxModel.of(file);
@@ -160,6 +167,7 @@ public final class OnnxFormat implements ModelFormat {
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
+        options.refuseUnused(original.toString(), description(), Set.of());
         return new OnnxVerifier(original, adapted).verify(options);
     }
 

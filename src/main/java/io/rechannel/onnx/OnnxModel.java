@@ -88,9 +88,14 @@ public final class OnnxModel {
         return constantNodes.get(source).getDimsList().stream().mapToLong(Long::longValue).toArray();
     }
 
-    /** How many node inputs in the whole graph read this constant, directly or through aliases. */
+    /** How many node inputs and graph outputs in the whole graph read this constant, directly or through aliases. */
     public int usesOf(String source) {
         int uses = 0;
+        for (OnnxMl.ValueInfoProto output : file.outputs()) {
+            if (source.equals(constantSource.get(output.getName()))) {
+                uses++;
+            }
+        }
         for (OnnxMl.NodeProto node : file.nodes()) {
             if (isAlias(node)) {
                 continue;

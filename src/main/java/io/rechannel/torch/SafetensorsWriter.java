@@ -50,7 +50,8 @@ final class SafetensorsWriter {
             head.put((byte) ' ');
         }
         try (FileChannel in = FileChannel.open(source.path(), StandardOpenOption.READ);
-             FileChannel out = FileChannel.open(target, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+             // written from the start and cut where it ends: truncating a file first makes ext4 write it all back at close
+             FileChannel out = FileChannel.open(target, StandardOpenOption.WRITE);
              Progress progress = Progress.of("writing " + target.getFileName(), in.size())) {
             writeFully(out, head.flip());
             long runStart = -1;
@@ -73,6 +74,7 @@ final class SafetensorsWriter {
             if (runStart >= 0) {
                 copy(in, source.dataStart() + runStart, runEnd - runStart, out, progress);
             }
+            out.truncate(out.position());
         }
     }
 

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 import java.util.Map;
 
@@ -32,7 +33,12 @@ public final class TorchFormat implements ModelFormat {
 
     @Override
     public String name() {
-        return "pytorch (.safetensors, .safetensors.index.json, torch.save .pth/.pt/.bin/.ckpt)";
+        return "pytorch";
+    }
+
+    @Override
+    public String description() {
+        return "PyTorch .safetensors (single or sharded, .safetensors.index.json) and torch.save .pth/.pt/.bin/.ckpt";
     }
 
     @Override
@@ -79,6 +85,7 @@ public final class TorchFormat implements ModelFormat {
 
     @Override
     public Inspection inspect(Path file, AdaptOptions options) {
+        options.refuseUnused(file.toString(), description(), Set.of("--tensor"));
         try (TensorStore store = open(file)) {
             Map<String, String> details = new LinkedHashMap<>(store.details());
             long parameters = 0;
@@ -119,6 +126,7 @@ public final class TorchFormat implements ModelFormat {
 
     @Override
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
+        options.refuseUnused(input.toString(), description(), Set.of("--tensor"));
         String source = input.toString();
         if (options.bake()) {
             throw StateDictContract.cannotBake(source);
@@ -146,6 +154,7 @@ public final class TorchFormat implements ModelFormat {
 
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
+        options.refuseUnused(original.toString(), description(), Set.of("--tensor"));
         try (TensorStore before = open(original); TensorStore after = open(adapted)) {
             return new StateDictVerifier(before, after).verify(options);
         }

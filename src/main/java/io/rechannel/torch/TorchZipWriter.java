@@ -46,7 +46,8 @@ final class TorchZipWriter {
     static void write(TorchZip source, Map<String, byte[]> replaced, Set<String> omitted, Path target) throws IOException {
         List<Written> written = new ArrayList<>();
         try (FileChannel in = FileChannel.open(source.file(), StandardOpenOption.READ);
-             FileChannel out = FileChannel.open(target, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+             // written from the start and cut where it ends, as SafetensorsWriter
+             FileChannel out = FileChannel.open(target, StandardOpenOption.WRITE);
              Progress progress = Progress.of("writing " + target.getFileName(), in.size())) {
             for (TorchZip.Record r : source.records()) {
                 if (omitted.contains(r.name())) {
@@ -78,6 +79,7 @@ final class TorchZipWriter {
                 SafetensorsWriter.writeFully(out, centralHeader(w));
             }
             SafetensorsWriter.writeFully(out, end(written.size(), directory, out.position() - directory, out.position()));
+            out.truncate(out.position());
         }
     }
 

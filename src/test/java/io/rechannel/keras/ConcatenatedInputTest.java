@@ -24,7 +24,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Keras models whose raw input is read directly and through {@code Concatenate}s (the issue's model, channels_first,
@@ -85,10 +84,8 @@ class ConcatenatedInputTest {
     }
 
     private static Path kerasRef() {
-        Path ref = Path.of(System.getProperty("rechannel.kerasRef", "../shared/keras-ref"));
-        if (System.getenv("CI") == null) {
-            assumeTrue(Files.isRegularFile(ref.resolve("keras_ref.py")), "real Keras not found at " + ref);
-        }
+        Path ref = KerasJudge.kerasRef();
+        TestSupport.require(Files.isRegularFile(ref.resolve("keras_ref.py")), "real Keras (keras-ref) not found at " + ref);
         return ref;
     }
 

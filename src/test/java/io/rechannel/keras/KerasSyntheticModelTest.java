@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KerasSyntheticModelTest {
 
     private static Path make(String kind, Path dir) throws Exception {
-        Path script = Path.of("src/test/resources/make_synthetic.py").toAbsolutePath();
+        Path script = TestSupport.resource("make_synthetic.py");
         Path out = dir.resolve(kind + ".h5");
         TestSupport.python(Files.readString(script), kind, out.toString());
         return out;

@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class LargeKernelTest {
 
-    private static final Path KERAS_REF = Path.of("../shared/keras-ref").toAbsolutePath();
+    private static final Path KERAS_REF = KerasJudge.kerasRef();
 
     /** Builds and saves, with the real Keras, 128×128×3 → Flatten → Dense(512): a (49152, 512) kernel. */
     private static final String BUILD = String.join("\n",
@@ -58,6 +58,8 @@ class LargeKernelTest {
 
     @Test
     void aFlattenDenseOf25MParametersExtendsAndVerifiesUnderTheLaunchersHeap(@TempDir Path dir) throws Exception {
+        TestSupport.require(Files.isRegularFile(KERAS_REF.resolve("keras_ref.py")),
+                "keras-ref (real Keras, which builds this model) at " + KERAS_REF);
         Path model = dir.resolve("big.h5");
         TestSupport.python(BUILD, KERAS_REF.toString(), model.toString());
         assertTrue(Files.size(model) > 100_000_000L, "a 100 MB model");

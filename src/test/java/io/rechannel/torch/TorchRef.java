@@ -10,7 +10,6 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Runs {@code torch_ref.py} with Debian's PyTorch (python3-torch): it makes the test models and
@@ -57,9 +56,7 @@ final class TorchRef {
             available = Files.isExecutable(PYTHON)
                     && TestSupport.run(List.of(PYTHON.toString(), "-c", "import torch")).exitCode() == 0;
         }
-        if (System.getenv("CI") == null) {
-            assumeTrue(available, "Debian python3-torch not installed");
-        }
+        TestSupport.require(available, "Debian python3-torch (the reference for PyTorch checkpoints)");
     }
 
     private static Path script() throws URISyntaxException {
