@@ -30,6 +30,9 @@ final class ExtendCommand implements Callable<Integer> {
         spec.addOption(Specs.flag("--drop-optimizer", "Remove saved optimizer state instead of adapting it."));
         spec.addOption(Specs.flag("--verify", "Verify the new model numerically (as the verify command) before it is"
                 + " written under OUT; when verification fails, nothing is written."));
+        spec.addOption(Specs.flag("--bake-preprocessing", "Put the preprocessing the input contract asks for outside the"
+                + " model (its means and stds, from the model or --norm) into the new model as layers at its input, so that"
+                + " it takes raw values (Keras and ONNX; not state dicts)."));
         MapOptions.declare(spec);
         ModelOptions.declare(spec);
         return spec;
@@ -44,7 +47,8 @@ final class ExtendCommand implements Callable<Integer> {
         if (map.to() == null) {
             throw RechannelException.usage("--to is required: the channels the new model takes (e.g. --to RGBY)");
         }
-        AdaptOptions adapt = map.toOptions(options, Specs.isSet(spec, "--drop-optimizer")).withTensors(options.tensors());
+        AdaptOptions adapt = map.toOptions(options, Specs.isSet(spec, "--drop-optimizer")).withTensors(options.tensors())
+                .withBake(Specs.isSet(spec, "--bake-preprocessing"));
         RunRecord.reading(model);
         ModelFormat format = ModelFormats.forFile(model);
         PrintWriter out = spec.commandLine().getOut();

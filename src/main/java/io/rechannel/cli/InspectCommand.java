@@ -29,7 +29,7 @@ final class InspectCommand implements Callable<Integer> {
         RunRecord.reading(model);
         Inspection inspection = ModelFormats.forFile(model).inspect(model,
                 AdaptOptions.analysisOnly(options.input(), options.channelIndependent(), options.layer(), options.config())
-                        .withTensors(options.tensors()));
+                        .withTensors(options.tensors()).withNorm(options.normSpec()));
         PrintWriter out = spec.commandLine().getOut();
         if (options.json()) {
             Output.json(out, inspection);

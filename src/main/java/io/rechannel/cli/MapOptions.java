@@ -35,6 +35,6 @@ record MapOptions(String to, String from, List<String> inits, List<String> stats
     AdaptOptions toOptions(ModelOptions model, boolean dropOptimizer) {
         return new AdaptOptions(from == null ? null : ChannelLayout.parse(from), to == null ? null : ChannelLayout.parse(to),
                 inits, seed, model.input(), model.channelIndependent(), ChannelStats.parse(stats), dropOptimizer, model.layer(),
-                model.config());
+                model.config()).withNorm(model.normSpec());
     }
 }

@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.ChannelMap;
 import io.rechannel.core.RechannelException;
+import io.rechannel.format.BakedCheck;
+import io.rechannel.format.VerifyResult;
 import io.rechannel.format.InputContract;
 import io.rechannel.graph.ChannelAxis;
 
@@ -40,6 +44,44 @@ final class KerasBake {
             }
         }
         return null;
+    }
+
+    /**
+     * Checks the layer baked into {@code adapted}, if any (and if the original had none of its own), against the
+     * contract the original gives under {@code options}: a check for {@code checks}, or a note saying why not.
+     */
+    static void verify(KerasModelView original, KerasPlan before, KerasModelView adapted, KerasPlan after, ChannelMap map,
+                       AdaptOptions options, String source, List<VerifyResult.LayerCheck> checks, List<String> notes) {
+        String baked = bakedLayer(adapted, after);
+        if (baked == null || bakedLayer(original, before) != null) {
+            return;
+        }
+        if (options.to() == null) {
+            notes.add(BakedCheck.unchecked(baked, null));
+            return;
+        }
+        JsonNode config = adapted.graph().layer(baked).config();
+        int n = map.newCount();
+        double[] mean = new double[n];
+        double[] std = new double[n];
+        boolean normalization = adapted.graph().layer(baked).className().equals("Normalization");
+        JsonNode first = config.path(normalization ? "mean" : "scale");
+        JsonNode second = config.path(normalization ? "variance" : "offset");
+        for (int c = 0; c < n; c++) {
+            double a = first.path(c).asDouble(Double.NaN);
+            double b = second.path(c).asDouble(Double.NaN);
+            mean[c] = normalization ? a : -b / a;
+            std[c] = normalization ? Math.sqrt(b) : 1 / a;
+        }
+        InputContract contract = KerasInputContract.of(original, before, before.dependency().input(), map.from(),
+                options.norm(), source);
+        boolean inside = new KerasAdapter(before, map, options, source, true).statsGoInside();
+        InputContract expected = contract.extended(map, List.of(), inside ? null : options.stats());
+        if (expected.mean() == null) {
+            notes.add(BakedCheck.unchecked(baked, expected));
+        } else {
+            checks.add(BakedCheck.of(baked, mean, std, expected));
+        }
     }
 
     /**

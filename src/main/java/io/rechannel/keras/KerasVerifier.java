@@ -84,9 +84,13 @@ final class KerasVerifier {
             }
         }
         long identical = compareUnchanged(changed);
+        List<String> notes = new ArrayList<>();
+        if (map != null) {
+            KerasBake.verify(original, before, adapted, after, map, options, originalName, checks, notes);
+        }
         return new VerifyResult(originalName, adaptedName, map == null ? "?" : map.from().toString(),
                 map == null ? "?" : map.to().toString(), map == null ? List.of() : map.rules(), checks, identical,
-                List.copyOf(problems));
+                List.copyOf(problems), notes);
     }
 
     private record Composed(double[] kernel, AxisView view) {

@@ -1,7 +1,11 @@
 package io.rechannel.onnx;
 
 import ai.onnx.proto.OnnxMl;
+import io.rechannel.core.AdaptOptions;
+import io.rechannel.core.ChannelMap;
 import io.rechannel.core.RechannelException;
+import io.rechannel.format.BakedCheck;
+import io.rechannel.format.VerifyResult;
 import io.rechannel.format.InputContract;
 import io.rechannel.graph.ChannelAxis;
 
@@ -99,6 +103,40 @@ final class OnnxBake {
             }
         }
         return lines;
+    }
+
+    /**
+     * Checks the nodes baked into {@code after}, if any (and if {@code before} had none of its own), against the
+     * contract the original gives under {@code options}: a check for {@code checks}, or a note saying why not.
+     */
+    static void verify(OnnxPlan before, OnnxPlan after, ChannelMap map, AdaptOptions options,
+                       List<VerifyResult.LayerCheck> checks, List<String> notes) {
+        if (OnnxInputContract.bakedNode(after) == null || OnnxInputContract.bakedNode(before) != null) {
+            return;
+        }
+        double[] mean = new double[map.newCount()];
+        double[] std = new double[map.newCount()];
+        java.util.Arrays.fill(std, 1);
+        List<String> nodes = new ArrayList<>();
+        for (OnnxPlan.Use use : after.constants()) {
+            String op = use.node().getOpType();
+            if (use.node().getName().startsWith(PREFIX) && (op.equals("Sub") || op.equals("Div"))) {
+                nodes.add(use.node().getName());
+                double[] values = after.model().constantValues(use.source());
+                System.arraycopy(values, 0, op.equals("Sub") ? mean : std, 0, Math.min(values.length, mean.length));
+            }
+        }
+        String where = String.join(", ", nodes);
+        if (options.to() == null) {
+            notes.add(BakedCheck.unchecked(where, null));
+            return;
+        }
+        InputContract expected = OnnxInputContract.adapted(before, map, options);
+        if (expected.mean() == null) {
+            notes.add(BakedCheck.unchecked(where, expected));
+        } else {
+            checks.add(BakedCheck.of(where, mean, std, expected));
+        }
     }
 
     private String add(OnnxEdits edits, List<OnnxMl.NodeProto> nodes, String op, String from, double[] values, long[] dims,

@@ -115,10 +115,7 @@ public final class OnnxFormat implements ModelFormat {
         if (map.isIdentity()) {
             throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
         }
-        boolean statsInside = plan.constants().stream().anyMatch(u -> Set.of("Sub", "BatchNormalization")
-                .contains(u.node().getOpType()));
-        InputContract contract = OnnxInputContract.of(plan, map.from(), options.norm()).extended(map,
-                InputContract.orderNotes(map), statsInside ? null : options.stats());
+        InputContract contract = OnnxInputContract.adapted(plan, map, options);
         OnnxBake bake = new OnnxBake(plan);
         if (options.bake()) {
             contract.checkBakeable(source);

@@ -1,7 +1,9 @@
 package io.rechannel.onnx;
 
 import ai.onnx.proto.OnnxMl;
+import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelLayout;
+import io.rechannel.core.ChannelMap;
 import io.rechannel.core.NormSpec;
 import io.rechannel.format.InputContract;
 import io.rechannel.format.OutsideNorm;
@@ -50,6 +52,17 @@ final class OnnxInputContract {
                     List.of("feed raw values in this channel order; the model normalises them itself (node '" + baked + "')"));
         }
         return InputContract.of(plan.dependency().input(), layout, from.names(), outside, inside, notes);
+    }
+
+    /**
+     * The adapted model's contract before any baking: the original's extended by {@code map}, with the user's
+     * {@code --stats} where no in-model normalisation (a Sub or BatchNormalization in front) takes them.
+     */
+    static InputContract adapted(OnnxPlan plan, ChannelMap map, AdaptOptions options) {
+        boolean statsInside = plan.constants().stream().anyMatch(u -> java.util.Set.of("Sub", "BatchNormalization")
+                .contains(u.node().getOpType()));
+        return of(plan, map.from(), options.norm()).extended(map, InputContract.orderNotes(map),
+                statsInside ? null : options.stats());
     }
 
     /** The first of rechannel's baked nodes in front of the adapted layers, or null. */

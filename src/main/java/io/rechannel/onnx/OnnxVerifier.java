@@ -104,6 +104,7 @@ final class OnnxVerifier {
             notes.add("the whole-model check was skipped: between the input and the adapted layers sits more than"
                     + " per-channel arithmetic; the layer checks above prove the adaptation");
         }
+        OnnxBake.verify(oldPlan, newPlan, map, options, checks, notes);
         return new VerifyResult(original.toString(), adapted.toString(), map.from().toString(), map.to().toString(),
                 map.rules(), checks, identical, List.copyOf(problems), List.copyOf(notes));
     }
