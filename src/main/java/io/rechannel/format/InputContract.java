@@ -147,7 +147,8 @@ public record InputContract(String input, String layout, List<String> channels, 
         if (mean == null) {
             how = "preprocessing outside the model unknown (" + source + ")";
         } else if (!hasOutsideArithmetic()) {
-            how = "raw values, x in " + units + ", no preprocessing outside the model";
+            how = "raw values" + (units.equals("unknown") ? " (their range is not recorded)" : ", x in " + units)
+                    + ", no preprocessing outside the model";
         } else {
             how = "(x - " + mean + ") / " + std + " per channel, x in " + units;
         }

@@ -18,9 +18,11 @@ final class CaffeStyle {
 
     /** The name that matched, or null when the model is not caffe-style or its input is not 3 channels. */
     static String modelName(KerasModelView model, KerasPlan plan) {
-        if (plan.channels() != 3) {
-            return null;
-        }
+        return plan.channels() != 3 ? null : matchingName(model, plan);
+    }
+
+    /** The name that matched, whatever the input's channel count (a model adapted before keeps its name), or null. */
+    static String matchingName(KerasModelView model, KerasPlan plan) {
         for (String name : names(model, plan)) {
             if (matches(name.toLowerCase(Locale.ROOT))) {
                 return name;

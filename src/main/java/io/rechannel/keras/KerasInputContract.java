@@ -34,7 +34,7 @@ final class KerasInputContract {
                             String source) {
         String layout = plan.dependency().axis() == ChannelAxis.FIRST ? InputContract.CHANNELS_FIRST : InputContract.CHANNELS_LAST;
         List<String> inside = inside(model, plan);
-        String byName = conventionByName(model, plan);
+        String byName = conventionByName(model, plan, false);
         int n = plan.channels();
         OutsideNorm recorded = byName != null ? known(byName, n, model, plan) : OutsideNorm.unknown("not recorded in the file");
         OutsideNorm outside = OutsideNorm.resolve(recorded, norm, n, source);
@@ -45,7 +45,9 @@ final class KerasInputContract {
         InputContract contract = InputContract.of(input, layout, from.names(), outside, inside, List.of());
         String baked = KerasBake.bakedLayer(model, plan);
         if (baked != null) {
-            return new InputContract(input, layout, from.names(), "raw", outside.known() ? outside.units() : "unknown",
+            // the name's convention says the units even when the input no longer has the 3 channels it was made for
+            String units = norm != null ? norm.units() : conventionByName(model, plan, true) != null ? "0-255" : "unknown";
+            return new InputContract(input, layout, from.names(), "raw", units,
                     Collections.nCopies(n, 0.0), Collections.nCopies(n, 1.0), "layer '" + baked
                     + "', put in by --bake-preprocessing", true, inside, List.of("feed raw values in this channel order;"
                     + " the model normalises them itself (layer '" + baked + "')"));
@@ -53,9 +55,12 @@ final class KerasInputContract {
         return contract;
     }
 
-    /** The convention keras.applications gives a model of this name, or null. */
-    private static String conventionByName(KerasModelView model, KerasPlan plan) {
-        if (CaffeStyle.modelName(model, plan) != null) {
+    /**
+     * The convention keras.applications gives a model of this name, or null; caffe only for a 3-channel input
+     * unless {@code anyCount}.
+     */
+    private static String conventionByName(KerasModelView model, KerasPlan plan, boolean anyCount) {
+        if ((anyCount ? CaffeStyle.matchingName(model, plan) : CaffeStyle.modelName(model, plan)) != null) {
             return "caffe";
         }
         for (String name : CaffeStyle.names(model, plan)) {
