@@ -21,7 +21,8 @@ record MapOptions(String to, String from, List<String> inits, List<String> stats
                         + " for all new channels: copy-last, mean, sum, zeros, random, timm. Default: mean of the old"
                         + " channels; when none is kept, their sum divided by the new count.").build());
         spec.addOption(Specs.repeated("--stats", "NAME=mean:M,std:S",
-                "A new channel's own statistics for the first normalisation layer, in that layer's input units.").build());
+                "A new channel's own statistics for the first normalisation layer, in that layer's input units; where the"
+                        + " model has none, for the input contract's outside preprocessing (OUT.input.json).").build());
         spec.addOption(Specs.option("--seed", "N", long.class, "Seed for random initialisation (default 0).")
                 .defaultValue("0").build());
     }
