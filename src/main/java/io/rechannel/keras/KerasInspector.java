@@ -48,6 +48,7 @@ final class KerasInspector {
             }
             long[] shape = input.declaredShape().orElse(null);
             List<Long> shapeList = shape == null ? null : Arrays.stream(shape).boxed().toList();
+            KerasPlan planned = null;
             try {
                 KerasPlan plan = KerasPlanner.of(model, source)
                         .plan(AdaptOptions.analysisOnly(input.id(), options.channelIndependent(), options.layer(), options.config()));
@@ -67,19 +68,21 @@ final class KerasInspector {
                             KerasH5Format.shapes(model.store().weightsOf(layer)), preprocessingDetail(layer)));
                 }
                 String caffe = CaffeStyle.modelName(model, plan);
-                // a caffe-style model's channels are B, G, R unless the user names them
-                contracts.add(KerasInputContract.of(model, plan, input.id(), caffe != null && options.from() == null
-                        ? io.rechannel.core.ChannelLayout.parse("BGR") : options.fromLayout(plan.channels()), options.norm(),
-                        source));
                 if (caffe != null) {
                     notes.add(CaffeStyle.note(caffe));
                 }
+                planned = plan;
             } catch (RechannelException e) {
-                if (e.kind() == RechannelException.Kind.USAGE) {
-                    throw e; // the command line contradicts the model (--norm): not a note about the model
-                }
                 inputs.add(new Inspection.InputInfo(input.id(), shapeList, "unknown", -1));
                 notes.add("input '" + input.id() + "': " + e.getMessage());
+            }
+            if (planned != null) {
+                // outside the try: a --norm that contradicts the model stops inspect (exit 2), it is no note
+                boolean caffe = CaffeStyle.modelName(model, planned) != null;
+                // a caffe-style model's channels are B, G, R unless the user names them
+                contracts.add(KerasInputContract.of(model, planned, input.id(), caffe && options.from() == null
+                        ? io.rechannel.core.ChannelLayout.parse("BGR") : options.fromLayout(planned.channels()), options.norm(),
+                        source));
             }
         }
         return new Inspection(source, format, details, inputs, layers, preprocessing, parameterCount(), notes, contracts);

@@ -75,6 +75,7 @@ public final class OnnxFormat implements ModelFormat {
                 continue;
             }
             List<Long> shape = input.declaredShape().map(s -> Arrays.stream(s).boxed().toList()).orElse(null);
+            OnnxPlan planned = null;
             try {
                 OnnxPlan plan = OnnxPlan.of(model, AdaptOptions.analysisOnly(input.id(), options.channelIndependent(),
                         options.layer(), options.config()), file.toString());
@@ -91,13 +92,14 @@ public final class OnnxFormat implements ModelFormat {
                     preprocessing.add(new Inspection.LayerInfo(use.consumer().node().id(), use.node().getOpType(),
                             Map.of(use.source(), Arrays.stream(model.constantShape(use.source())).boxed().toList()), ""));
                 }
-                contracts.add(OnnxInputContract.of(plan, options.fromLayout(plan.channels()), options.norm()));
+                planned = plan;
             } catch (RechannelException e) {
-                if (e.kind() == RechannelException.Kind.USAGE) {
-                    throw e; // the command line contradicts the model (--norm): not a note about the model
-                }
                 inputs.add(new Inspection.InputInfo(input.id(), shape, "unknown", -1));
                 notes.add("input '" + input.id() + "': " + e.getMessage());
+            }
+            if (planned != null) {
+                // outside the try: a --norm that contradicts the model stops inspect (exit 2), it is no note
+                contracts.add(OnnxInputContract.of(planned, options.fromLayout(planned.channels()), options.norm()));
             }
         }
         long parameters = model.file().initializers().values().stream().mapToLong(OnnxFile.TensorInfo::elementCount).sum();

@@ -99,6 +99,7 @@ public final class TorchFormat implements ModelFormat {
             List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
             List<String> notes = new ArrayList<>();
             List<InputContract> contracts = new ArrayList<>();
+            StateDictPlanner.Plan planned = null;
             try {
                 StateDictPlanner.Plan plan = planner.plan(options.tensors(), true);
                 inputs.add(new Inspection.InputInfo("(state dict, no graph)", null, "channels_first", plan.channels()));
@@ -111,13 +112,14 @@ public final class TorchFormat implements ModelFormat {
                     preprocessing.add(new Inspection.LayerInfo(c.tensor().name(), "per-channel buffer",
                             Map.of(c.tensor().name(), c.tensor().shapeList()), ""));
                 }
-                contracts.add(StateDictContract.of(store, plan, options.fromLayout(plan.channels()), options.norm()));
+                planned = plan;
             } catch (RechannelException e) {
-                if (e.kind() == RechannelException.Kind.USAGE && options.norm() != null) {
-                    throw e; // the command line contradicts the file (--norm): not a note about the model
-                }
                 inputs.add(new Inspection.InputInfo("(state dict, no graph)", null, "unknown", -1));
                 notes.add(e.getMessage());
+            }
+            if (planned != null) {
+                // outside the try: a --norm that contradicts the file stops inspect (exit 2), it is no note
+                contracts.add(StateDictContract.of(store, planned, options.fromLayout(planned.channels()), options.norm()));
             }
             return new Inspection(file.toString(), name(), details, inputs, layers, preprocessing, parameters, notes,
                     contracts);
