@@ -30,7 +30,7 @@ final class ExtendCommand implements Callable<Integer> {
         spec.addOption(Specs.flag("--drop-optimizer", "Remove saved optimizer state instead of adapting it."));
         spec.addOption(Specs.flag("--verify", "Verify the new model numerically (as the verify command) before it is"
                 + " written under OUT; when verification fails, nothing is written."));
-        MapOptions.declare(spec);
+        MapOptions.declare(spec, true);
         ModelOptions.declare(spec);
         return spec;
     }
@@ -41,9 +41,6 @@ final class ExtendCommand implements Callable<Integer> {
         Path output = Specs.value(spec, "--output");
         MapOptions map = MapOptions.of(spec);
         ModelOptions options = ModelOptions.of(spec);
-        if (map.to() == null) {
-            throw RechannelException.usage("--to is required: the channels the new model takes (e.g. --to RGBY)");
-        }
         AdaptOptions adapt = map.toOptions(options, Specs.isSet(spec, "--drop-optimizer")).withTensors(options.tensors());
         RunRecord.reading(model);
         ModelFormat format = ModelFormats.forFile(model);

@@ -128,7 +128,7 @@ public final class TorchFormat implements ModelFormat {
                 throw RechannelException.usage(source + ": --to " + map.to() + " keeps every channel as it is; nothing to do");
             }
             List<TensorEdit> edits = new StateDictAdapter(store, map, options).edits(plan);
-            List<String> changes = new ArrayList<>(StateDictAdapter.describe(edits, plan));
+            List<String> changes = new ArrayList<>(StateDictAdapter.describe(edits, plan, map));
             changes.addAll(store.write(output, edits, options.dropOptimizer(), overwrite));
             List<String> notes = new ArrayList<>();
             if (options.dropOptimizer() && store.hasOptimizer()) {
