@@ -2,10 +2,10 @@ package io.rechannel.keras;
 
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.format.InputContract;
+import io.rechannel.format.InputContract.Convention;
 import io.rechannel.graph.ChannelAxis;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 
@@ -29,54 +29,37 @@ final class KerasInputContract {
     static InputContract of(KerasModelView model, KerasPlan plan, String input, ChannelLayout from) {
         String layout = plan.dependency().axis() == ChannelAxis.FIRST ? "channels_first" : "channels_last";
         List<String> inside = inside(model, plan);
-        String convention = convention(model, plan, inside);
-        int n = plan.channels();
-        List<Double> mean = switch (convention) {
-            case "caffe" -> List.of(103.939, 116.779, 123.68);
-            case "tf" -> Collections.nCopies(n, 127.5);
-            case "torch" -> List.of(123.675, 116.28, 103.53);
-            case "in-model" -> Collections.nCopies(n, 0.0);
-            default -> null;
-        };
-        List<Double> std = switch (convention) {
-            case "caffe", "in-model" -> Collections.nCopies(n, 1.0);
-            case "tf" -> Collections.nCopies(n, 127.5);
-            case "torch" -> List.of(58.395, 57.12, 57.375);
-            default -> null;
-        };
-        if (mean != null && mean.size() != n) {
-            mean = null;
-            std = null;
-        }
+        Convention convention = convention(model, plan, inside);
         List<String> notes = new ArrayList<>();
-        if (convention.equals("caffe")) {
+        if (convention == Convention.CAFFE) {
             notes.add("keras.applications preprocess_input (caffe mode) takes RGB images, reverses them to BGR and subtracts"
                     + " these means; it knows nothing of other channels");
         }
-        String units = mean == null ? "unknown" : convention.equals("in-model") && !inside.isEmpty()
-                && !IN_MODEL.stream().anyMatch(p -> CaffeStyle.names(model, plan).stream()
-                        .anyMatch(name -> name.toLowerCase(Locale.ROOT).startsWith(p)))
-                ? "what the model's own preprocessing expects" : "0-255";
-        return new InputContract(input, layout, from.names(), convention, units, mean, std, inside, notes);
+        // a model of no known application that normalises itself takes what its own layers expect
+        boolean ownPreprocessing = convention == Convention.IN_MODEL && !inside.isEmpty()
+                && IN_MODEL.stream().noneMatch(p -> CaffeStyle.names(model, plan).stream()
+                        .anyMatch(name -> name.toLowerCase(Locale.ROOT).startsWith(p)));
+        return InputContract.of(input, layout, from.names(), convention,
+                ownPreprocessing ? "what the model's own preprocessing expects" : "0-255", inside, notes);
     }
 
-    private static String convention(KerasModelView model, KerasPlan plan, List<String> inside) {
+    private static Convention convention(KerasModelView model, KerasPlan plan, List<String> inside) {
         if (CaffeStyle.modelName(model, plan) != null) {
-            return "caffe";
+            return Convention.CAFFE;
         }
         for (String name : CaffeStyle.names(model, plan)) {
             String lower = name.toLowerCase(Locale.ROOT);
             if (IN_MODEL.stream().anyMatch(lower::startsWith)) {
-                return "in-model";
+                return Convention.IN_MODEL;
             }
             if (TF.stream().anyMatch(lower::startsWith)) {
-                return "tf";
+                return Convention.TF;
             }
             if (lower.startsWith("densenet")) {
-                return "torch";
+                return Convention.TORCH;
             }
         }
-        return inside.isEmpty() ? "unknown" : "in-model";
+        return inside.isEmpty() ? Convention.UNKNOWN : Convention.IN_MODEL;
     }
 
     /** The per-channel preprocessing layers between the input and the first mixing layers. */
