@@ -33,7 +33,7 @@ final class ExtendCommand implements Callable<Integer> {
         spec.addOption(Specs.flag("--bake-preprocessing", "Put the preprocessing the input contract asks for outside the"
                 + " model (its means and stds, from the model or --norm) into the new model as layers at its input, so that"
                 + " it takes raw values (Keras and ONNX; not state dicts)."));
-        MapOptions.declare(spec);
+        MapOptions.declare(spec, true);
         ModelOptions.declare(spec);
         return spec;
     }
@@ -44,9 +44,6 @@ final class ExtendCommand implements Callable<Integer> {
         Path output = Specs.value(spec, "--output");
         MapOptions map = MapOptions.of(spec);
         ModelOptions options = ModelOptions.of(spec);
-        if (map.to() == null) {
-            throw RechannelException.usage("--to is required: the channels the new model takes (e.g. --to RGBY)");
-        }
         AdaptOptions adapt = map.toOptions(options, Specs.isSet(spec, "--drop-optimizer")).withTensors(options.tensors())
                 .withBake(Specs.isSet(spec, "--bake-preprocessing"));
         RunRecord.reading(model);

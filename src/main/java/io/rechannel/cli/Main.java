@@ -8,6 +8,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -84,6 +85,11 @@ public final class Main implements Runnable {
 
         @Override
         public int handleParseException(CommandLine.ParameterException e, String[] args) {
+            List<String> unmatched = e.getCommandLine().getUnmatchedArguments();
+            if (e instanceof CommandLine.MissingParameterException && !unmatched.isEmpty()) {
+                // picocli checks required options before unknown ones: a misspelt --to is the mistake to name
+                e = new CommandLine.UnmatchedArgumentException(e.getCommandLine(), unmatched);
+            }
             String help = e.getCommandLine().getCommandSpec().qualifiedName();
             String message = e.getMessage().strip().replaceAll("\\s*\\R\\s*", " ") + suggestion(e)
                     + "; see '" + help + " --help'";

@@ -10,9 +10,12 @@ import java.util.List;
 /** Options that describe the channel map. */
 record MapOptions(String to, String from, List<String> inits, List<String> stats, long seed) {
 
-    static void declare(CommandSpec spec) {
+    /** Declares the options; {@code toRequired}: the command cannot run without {@code --to} (extend). */
+    static void declare(CommandSpec spec, boolean toRequired) {
         spec.addOption(Specs.option("--to", "SPEC", String.class,
-                "The new channels: letters (RGBY), a comma list (red,green,blue,yellow) or a count (4).").build());
+                "The new channels: letters (RGBY), a comma list (red,green,blue,yellow) or a count (4)."
+                        + (toRequired ? "" : " Without --to, verify recovers the map from the weights."))
+                .required(toRequired).build());
         spec.addOption(Specs.option("--from", "SPEC", String.class,
                 "What the existing channels are (default RGB for 3 channels; required for caffe-style Keras models:"
                         + " BGR, or RGB to take them as they are).").build());

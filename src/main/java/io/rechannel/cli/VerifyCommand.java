@@ -19,9 +19,9 @@ final class VerifyCommand implements Callable<Integer> {
 
     static CommandSpec spec() {
         CommandSpec spec = new VerifyCommand().spec;
-        spec.addPositional(Specs.file(0, "ORIGINAL"));
-        spec.addPositional(Specs.file(1, "ADAPTED"));
-        MapOptions.declare(spec);
+        spec.addPositional(Specs.file(0, "ORIGINAL", "The model before adaptation (never modified)."));
+        spec.addPositional(Specs.file(1, "ADAPTED", "The model written by extend from ORIGINAL (never modified)."));
+        MapOptions.declare(spec, false);
         ModelOptions.declare(spec);
         return spec;
     }

@@ -2,9 +2,12 @@ package io.rechannel.format;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
-/** Kernel-side copies of byte ranges between files (sendfile on Linux), complete or failing. */
+/** Kernel-side copies of byte ranges between files (sendfile on Linux), complete or failing, and their comparison. */
 public final class ByteRanges {
 
     private ByteRanges() {
@@ -31,5 +34,39 @@ public final class ByteRanges {
             done += n;
             progress.advance(n);
         }
+    }
+
+    /** Steps of a comparison: two buffers of this size are all it holds. */
+    private static final int COMPARED = 1 << 20;
+
+    /**
+     * Whether {@code length} bytes at {@code from} of {@code a} equal those at {@code to} of {@code b}, read a
+     * step at a time and reported to {@code progress}; a range that reaches past the end of its file differs.
+     */
+    public static boolean same(Path a, long from, Path b, long to, long length, Progress progress) throws IOException {
+        try (FileChannel x = FileChannel.open(a, StandardOpenOption.READ); FileChannel y = FileChannel.open(b, StandardOpenOption.READ)) {
+            ByteBuffer bx = ByteBuffer.allocate((int) Math.min(COMPARED, Math.max(0, length)));
+            ByteBuffer by = ByteBuffer.allocate(bx.capacity());
+            for (long done = 0; done < length; ) {
+                int n = (int) Math.min(bx.capacity(), length - done);
+                if (!fill(x, bx.clear().limit(n), from + done) || !fill(y, by.clear().limit(n), to + done)
+                        || !bx.flip().equals(by.flip())) {
+                    return false;
+                }
+                done += n;
+                progress.advance(n);
+            }
+            return true;
+        }
+    }
+
+    /** Reads until {@code buffer} is full; false when the file ends first. */
+    private static boolean fill(FileChannel channel, ByteBuffer buffer, long position) throws IOException {
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer, position + buffer.position()) < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 }

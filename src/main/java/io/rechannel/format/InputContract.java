@@ -17,6 +17,16 @@ import java.util.Map;
  * {@code x} in {@code units}; {@code mean}/{@code std} are null when the preprocessing outside the model is
  * unknown. {@code inside} lists the preprocessing already in the model.
  *
+ * <p><b>How a format supplies it.</b> {@code inspect}: one contract per input in {@link Inspection#contracts()},
+ * its channels named by {@code --from} when given (else as the format names them: {@code B,G,R} for a caffe-style
+ * Keras model, the default layout otherwise). {@code extend}: the original's contract {@link #extended} by the
+ * channel map, in {@link AdaptResult#withContract}, {@link #baked} when {@code --bake-preprocessing} put its outside
+ * preprocessing into the model; {@link CheckedExtend} writes it beside the output as {@code OUT.input.json}
+ * (committed with the output, or not at all) and the CLI prints {@link #describe()} and puts it in {@code --json}.
+ * The outside preprocessing comes as an {@link OutsideNorm}: what the file records (a known {@link Convention},
+ * {@link RecordedNorm} metadata) or what {@code --norm} states. The JSON fields are the record's components; the
+ * README documents them.
+ *
  * @param input      the input's name
  * @param layout     {@code channels_last} (NHWC for images) or {@code channels_first} (NCHW)
  * @param channels   the channel names, in the order the input takes them
@@ -39,12 +49,71 @@ public record InputContract(String input, String layout, List<String> channels, 
     public static final String CHANNELS_FIRST = "channels_first";
     public static final String CHANNELS_LAST = "channels_last";
 
+    /**
+     * The preprocessing conventions of pretrained models, on 8-bit images (0-255). The three-channel
+     * constants are in the order the model takes its channels (BGR for caffe, RGB for torch).
+     */
+    public enum Convention {
+        /** keras.applications' caffe mode (VGG, ResNet v1): B, G, R order, ImageNet means subtracted, no scaling. */
+        CAFFE("caffe", new double[] {103.939, 116.779, 123.68}, new double[] {1, 1, 1}),
+        /** keras.applications' tf mode (MobileNet, Inception, Xception, ResNet v2, NASNet): scaled to [-1, 1]. */
+        TF("tf", new double[] {127.5}, new double[] {127.5}),
+        /** torchvision's and timm's ImageNet mean and std (keras.applications' torch mode: DenseNet), × 255. */
+        TORCH("torch", new double[] {123.675, 116.28, 103.53}, new double[] {58.395, 57.12, 57.375}),
+        /** The model normalises raw values itself (per-channel layers or nodes at its input). */
+        IN_MODEL("in-model", new double[] {0}, new double[] {1}),
+        /** Nothing in the file says. */
+        UNKNOWN("unknown", null, null);
+
+        private final String id;
+        private final double[] mean;
+        private final double[] std;
+
+        Convention(String id, double[] mean, double[] std) {
+            this.id = id;
+            this.mean = mean;
+            this.std = std;
+        }
+
+        /** The name in the contract's {@code convention} field. */
+        public String id() {
+            return id;
+        }
+
+        /** Per-channel means for {@code channels} channels, or null when this convention has none for that many. */
+        public List<Double> mean(int channels) {
+            return values(mean, channels);
+        }
+
+        /** Per-channel stds for {@code channels} channels, or null when this convention has none for that many. */
+        public List<Double> std(int channels) {
+            return values(std, channels);
+        }
+
+        private static List<Double> values(double[] values, int channels) {
+            if (values == null || values.length != 1 && values.length != channels) {
+                return null;
+            }
+            return values.length == 1 ? Collections.nCopies(channels, values[0]) : Arrays.stream(values).boxed().toList();
+        }
+    }
+
     public InputContract {
         channels = List.copyOf(channels);
         mean = mean == null ? null : List.copyOf(mean);
         std = std == null ? null : List.copyOf(std);
         inside = List.copyOf(inside);
         notes = List.copyOf(notes);
+    }
+
+    /**
+     * A contract of a known convention; its mean and std are null (and its units unknown) when the convention
+     * has no constants for this many channels.
+     */
+    public static InputContract of(String input, String layout, List<String> channels, Convention convention,
+                                   String units, List<String> inside, List<String> notes) {
+        return of(input, layout, channels, OutsideNorm.of(convention, units, channels.size(), "the " + convention.id()
+                + " convention"), inside, notes);
     }
 
     /** A contract whose outside preprocessing is {@code outside}. */

@@ -30,6 +30,18 @@ public record OutsideNorm(String convention, String units, List<Double> mean, Li
         return new OutsideNorm("unknown", "unknown", null, null, why, List.of());
     }
 
+    /**
+     * A known convention's constants for {@code channels} channels, {@code source} saying what names it; unknown
+     * (keeping the convention's name) when it has no constants for that many channels.
+     */
+    public static OutsideNorm of(InputContract.Convention convention, String units, int channels, String source) {
+        List<Double> mean = convention.mean(channels);
+        List<Double> std = convention.std(channels);
+        boolean known = mean != null && std != null;
+        return new OutsideNorm(convention.id(), known ? units : "unknown", known ? mean : null, known ? std : null, source,
+                List.of());
+    }
+
     /** What {@code --norm} states, for a model of {@code channels} channels. */
     public static OutsideNorm of(NormSpec norm, int channels, String file) {
         return new OutsideNorm(norm.name(), norm.units(), norm.meanFor(channels, file), norm.stdFor(channels, file),

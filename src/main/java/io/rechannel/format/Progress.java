@@ -1,18 +1,20 @@
 package io.rechannel.format;
 
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
 
 /**
- * Progress of a long copy, shown on stderr as a bar when a person is watching (a console) and the
- * model is large enough to take a while; otherwise nothing is shown and nothing is loaded.
+ * Progress of one step of a run (a copy, a comparison, a model run in ONNX Runtime), shown on stderr as a
+ * bar once the step has taken {@link #DELAY}: shorter steps show nothing. Only where a person is watching
+ * (stderr and stdout on a console), unless {@code -Drechannel.progress=always} asks for it anywhere (in a log);
+ * {@code -Drechannel.quiet=true} turns it off. Nothing of the bar library is loaded for a step that ends in time.
  */
 public interface Progress extends AutoCloseable {
 
-    /** Models below this size are copied in well under a second: no bar. */
-    long THRESHOLD = 1L << 30;
+    /** How long a step runs before its bar appears. */
+    Duration DELAY = Duration.ofSeconds(2);
 
     Progress NONE = new Progress() {
         @Override
@@ -24,33 +26,57 @@ public interface Progress extends AutoCloseable {
         }
     };
 
+    /** Counts {@code bytes} more of the step done. */
     void advance(long bytes);
 
     @Override
     void close();
 
-    /** A bar for copying {@code bytes}, or {@link #NONE}. */
+    /** A step of {@code bytes} bytes (its bar shows MB done and the speed), or {@link #NONE} when none is shown. */
     static Progress of(String task, long bytes) {
-        if (bytes < THRESHOLD || System.console() == null || Boolean.getBoolean("rechannel.quiet")) {
-            return NONE;
-        }
-        ProgressBar bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(bytes >> 20).setUnit(" MB", 1)
-                .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
-                .showSpeed().build();
-        return new Progress() {
-            private long pending;
+        return shown() ? DelayedBar.start(task, bytes, delay(), System.err) : NONE;
+    }
 
+    /** A step whose progress cannot be measured, such as a native call (its bar shows the time it has taken). */
+    static Progress of(String task) {
+        return of(task, -1);
+    }
+
+    /** {@code in}, counting every byte read or skipped as done. */
+    default InputStream counting(InputStream in) {
+        return this == NONE ? in : new FilterInputStream(in) {
             @Override
-            public synchronized void advance(long done) {
-                pending += done;
-                bar.stepBy(pending >> 20);
-                pending &= (1 << 20) - 1;
+            public int read() throws IOException {
+                int b = super.read();
+                advance(b < 0 ? 0 : 1);
+                return b;
             }
 
             @Override
-            public void close() {
-                bar.close();
+            public int read(byte[] buffer, int offset, int length) throws IOException {
+                int n = super.read(buffer, offset, length);
+                advance(Math.max(n, 0));
+                return n;
+            }
+
+            @Override
+            public long skip(long n) throws IOException {
+                long skipped = super.skip(n);
+                advance(skipped);
+                return skipped;
             }
         };
+    }
+
+    private static boolean shown() {
+        if (Boolean.getBoolean("rechannel.quiet")) {
+            return false;
+        }
+        return System.console() != null || "always".equals(System.getProperty("rechannel.progress"));
+    }
+
+    /** {@link #DELAY}, or {@code -Drechannel.progress.delay=MS} (tests show bars at once). */
+    private static Duration delay() {
+        return Duration.ofMillis(Long.getLong("rechannel.progress.delay", DELAY.toMillis()));
     }
 }

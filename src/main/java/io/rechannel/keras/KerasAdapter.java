@@ -85,7 +85,7 @@ public final class KerasAdapter {
                 }
                 used = mixed.mixing() == KerasPlan.Mixing.PATTERN ? map.support() : map;
             }
-            remix(store, mixed, mixed.weight(), Mixing.kernel(used, seed), "mixed");
+            remix(store, mixed, mixed.weight(), Mixing.kernel(used, seed), sliced.kernelChange());
             if (!options.dropOptimizer()) {
                 for (KerasWeight slot : store.optimizerSlots(mixed.weight())) {
                     remix(store, mixed, slot, Mixing.state(sliced), "optimizer state");

@@ -3,6 +3,7 @@ package io.rechannel.keras;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.NormSpec;
 import io.rechannel.format.InputContract;
+import io.rechannel.format.InputContract.Convention;
 import io.rechannel.format.OutsideNorm;
 import io.rechannel.graph.ChannelAxis;
 
@@ -34,13 +35,14 @@ final class KerasInputContract {
                             String source) {
         String layout = plan.dependency().axis() == ChannelAxis.FIRST ? InputContract.CHANNELS_FIRST : InputContract.CHANNELS_LAST;
         List<String> inside = inside(model, plan);
-        String byName = conventionByName(model, plan, false);
+        Convention byName = conventionByName(model, plan, false);
         int n = plan.channels();
         OutsideNorm recorded = byName != null ? known(byName, n, model, plan) : OutsideNorm.unknown("not recorded in the file");
         OutsideNorm outside = OutsideNorm.resolve(recorded, norm, n, source);
         if (byName == null && norm == null && !inside.isEmpty()) {
-            outside = new OutsideNorm("in-model", "what the model's own preprocessing expects", Collections.nCopies(n, 0.0),
-                    Collections.nCopies(n, 1.0), "per-channel preprocessing layers at the input", List.of());
+            // a model of no known application that normalises itself takes what its own layers expect
+            outside = OutsideNorm.of(Convention.IN_MODEL, "what the model's own preprocessing expects", n,
+                    "per-channel preprocessing layers at the input");
         }
         InputContract contract = InputContract.of(input, layout, from.names(), outside, inside, List.of());
         String baked = KerasBake.bakedLayer(model, plan);
@@ -59,48 +61,38 @@ final class KerasInputContract {
      * The convention keras.applications gives a model of this name, or null; caffe only for a 3-channel input
      * unless {@code anyCount}.
      */
-    private static String conventionByName(KerasModelView model, KerasPlan plan, boolean anyCount) {
+    private static Convention conventionByName(KerasModelView model, KerasPlan plan, boolean anyCount) {
         if ((anyCount ? CaffeStyle.matchingName(model, plan) : CaffeStyle.modelName(model, plan)) != null) {
-            return "caffe";
+            return Convention.CAFFE;
         }
         for (String name : CaffeStyle.names(model, plan)) {
             String lower = name.toLowerCase(Locale.ROOT);
             if (IN_MODEL.stream().anyMatch(lower::startsWith)) {
-                return "in-model";
+                return Convention.IN_MODEL;
             }
             if (TF.stream().anyMatch(lower::startsWith)) {
-                return "tf";
+                return Convention.TF;
             }
             if (lower.startsWith("densenet")) {
-                return "torch";
+                return Convention.TORCH;
             }
         }
         return null;
     }
 
-    private static OutsideNorm known(String convention, int n, KerasModelView model, KerasPlan plan) {
-        List<Double> mean = switch (convention) {
-            case "caffe" -> List.of(103.939, 116.779, 123.68);
-            case "tf" -> Collections.nCopies(n, 127.5);
-            case "torch" -> List.of(123.675, 116.28, 103.53);
-            default -> Collections.nCopies(n, 0.0);
-        };
-        List<Double> std = switch (convention) {
-            case "tf" -> Collections.nCopies(n, 127.5);
-            case "torch" -> List.of(58.395, 57.12, 57.375);
-            default -> Collections.nCopies(n, 1.0);
-        };
+    private static OutsideNorm known(Convention convention, int n, KerasModelView model, KerasPlan plan) {
         String named = CaffeStyle.names(model, plan).stream().filter(s -> !s.isEmpty()).findFirst().orElse("?");
-        String source = "keras.applications name '" + named + "'";
-        if (mean.size() != n) {
-            return OutsideNorm.unknown(source + ", but the input has " + n + " channels, not 3");
+        OutsideNorm constants = OutsideNorm.of(convention, "0-255", n, "keras.applications name '" + named + "'");
+        if (!constants.known()) {
+            return OutsideNorm.unknown(constants.source() + ", but the input has " + n + " channels, not 3");
         }
         List<String> notes = new ArrayList<>();
-        if (convention.equals("caffe")) {
+        if (convention == Convention.CAFFE) {
             notes.add("keras.applications preprocess_input (caffe mode) takes RGB images, reverses them to BGR and subtracts"
                     + " these means; it knows nothing of other channels");
         }
-        return new OutsideNorm(convention, "0-255", mean, std, source, notes);
+        return new OutsideNorm(constants.convention(), constants.units(), constants.mean(), constants.std(),
+                constants.source(), notes);
     }
 
     /** The per-channel preprocessing layers between the input and the first mixing layers. */

@@ -8,11 +8,13 @@ import io.rechannel.core.ChannelMap;
 import io.rechannel.core.RechannelException;
 import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
+import io.rechannel.format.Progress;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.DatasetInfo;
 import io.rechannel.hdf5.Hdf5File;
 import io.rechannel.verify.Verifier;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -215,26 +217,29 @@ final class KerasVerifier {
         Set<String> after = new HashSet<>(b.datasets("/"));
         boolean optimizerDropped = original.store().hasOptimizer() && !adapted.store().hasOptimizer();
         long identical = 0;
-        for (String path : before) {
-            if (changed.contains(path)) {
-                continue;
-            }
-            if (!after.contains(path)) {
-                if (!(optimizerDropped && path.startsWith("/optimizer"))) {
-                    problems.add(adaptedName + ": " + path + " is missing");
+        try (Progress progress = Progress.of("comparing " + Path.of(adaptedName).getFileName() + " with the original",
+                a.path().toFile().length())) { // the tensors make up most of the file
+            for (String path : before) {
+                if (changed.contains(path)) {
+                    continue;
                 }
-                continue;
-            }
-            if (sameBytes(a, b, path)) {
-                identical++;
-            } else {
-                problems.add(adaptedName + ": " + path + " differs from the original");
+                if (!after.contains(path)) {
+                    if (!(optimizerDropped && path.startsWith("/optimizer"))) {
+                        problems.add(adaptedName + ": " + path + " is missing");
+                    }
+                    continue;
+                }
+                if (sameBytes(a, b, path, progress)) {
+                    identical++;
+                } else {
+                    problems.add(adaptedName + ": " + path + " differs from the original");
+                }
             }
         }
         return identical;
     }
 
-    private static boolean sameBytes(Hdf5File a, Hdf5File b, String path) {
+    private static boolean sameBytes(Hdf5File a, Hdf5File b, String path, Progress progress) {
         DatasetInfo x = a.dataset(path);
         DatasetInfo y = b.dataset(path);
         if (!Arrays.equals(x.shape(), y.shape()) || x.typeClass() != y.typeClass() || x.typeSize() != y.typeSize()) {
@@ -252,6 +257,7 @@ final class KerasVerifier {
             if (!Arrays.equals(a.readRows(path, start, count), b.readRows(path, start, count))) {
                 return false;
             }
+            progress.advance(count * rowBytes);
         }
         return true;
     }

@@ -52,7 +52,7 @@ final class OnnxAdapter {
                     Mixing.kernel(sliced, map.seed() ^ use.source().hashCode()));
             TensorData.Source source = TensorData.source(model, use.source());
             put(use, remix.newShape(), header -> ChangedTensor.remixed(header, remix, source.reader(),
-                    source.type(), model.file().path()), "mixed");
+                    source.type(), model.file().path()), sliced.kernelChange());
         }
         // the user's statistics go to the first normalisation: a Sub (mean) with the first Div or Mul
         // (spread), or a BatchNormalization, whichever comes first

@@ -5,6 +5,7 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import io.rechannel.core.RechannelException;
+import io.rechannel.format.Progress;
 
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -84,7 +85,8 @@ public final class OnnxFile {
             throw new RechannelException(RechannelException.Kind.IO, path + ": no such file");
         }
         OnnxFile file = new OnnxFile(path);
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(path), 1 << 16)) {
+        try (Progress progress = Progress.of("reading " + path.getFileName(), Files.size(path));
+             InputStream in = new BufferedInputStream(progress.counting(Files.newInputStream(path)), 1 << 16)) {
             file.index(CodedInputStream.newInstance(in));
         } catch (InvalidProtocolBufferException e) {
             throw RechannelException.malformed(path + ": not an ONNX model (damaged or truncated protobuf: "

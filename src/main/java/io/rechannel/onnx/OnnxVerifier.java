@@ -1,36 +1,24 @@
 package io.rechannel.onnx;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtLoggingLevel;
-import ai.onnxruntime.OrtSession;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
-import io.rechannel.core.ChannelMixer;
 import io.rechannel.core.RechannelException;
 import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
+import io.rechannel.format.ByteRanges;
+import io.rechannel.format.Progress;
 import io.rechannel.format.VerifyResult;
-import io.rechannel.graph.ChannelAxis;
 import io.rechannel.verify.Verifier;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.FloatBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.Set;
 
 /**
@@ -40,12 +28,6 @@ import java.util.Set;
  * layers; otherwise the layer-level proof stands alone and the report says so).
  */
 final class OnnxVerifier {
-
-    /** Tolerance of the end-to-end comparison, relative to the output's magnitude: float32 through a network. */
-    static final double RUNTIME_TOLERANCE = 1e-4;
-
-    /** The largest input the whole-model check feeds (values): its arrays must fit the launcher's heap. */
-    static final long MAX_TEST_INPUT = 1L << 21;
 
     private final Path original;
     private final Path adapted;
@@ -95,11 +77,12 @@ final class OnnxVerifier {
         if (!floatInput(after, newPlan.dependency().input())) {
             notes.add("the whole-model check was skipped: input '" + newPlan.dependency().input()
                     + "' is not float32, so mapped inputs cannot be fed to it; the layer checks above prove the adaptation");
-        } else if (oldAffine != null && newAffine != null && testInputSize(newPlan) > MAX_TEST_INPUT) {
-            notes.add("the whole-model check was skipped: input '" + newPlan.dependency().input() + "' declares more than "
-                    + MAX_TEST_INPUT + " values, more than the check holds in memory; the layer checks above prove the adaptation");
         } else if (oldAffine != null && newAffine != null) {
-            checks.add(runtimeCheck(oldPlan, newPlan, map, oldAffine, newAffine));
+            VerifyResult.LayerCheck runtime = new OnnxRuntimeCheck(original, adapted, problems, notes)
+                    .check(oldPlan, newPlan, map, oldAffine, newAffine);
+            if (runtime != null) {
+                checks.add(runtime);
+            }
         } else {
             notes.add("the whole-model check was skipped: between the input and the adapted layers sits more than"
                     + " per-channel arithmetic; the layer checks above prove the adaptation");
@@ -158,53 +141,40 @@ final class OnnxVerifier {
     /** Every initializer outside the adapted ones must hold the same bytes. */
     private long compareOthers(OnnxFile a, OnnxFile b, Set<String> changed) {
         long identical = 0;
-        for (OnnxFile.TensorInfo x : a.initializers().values()) {
-            if (changed.contains(x.name())) {
-                continue;
-            }
-            OnnxFile.TensorInfo y = b.initializers().get(x.name());
-            if (y == null) {
-                problems.add(adapted + ": initializer '" + x.name() + "' is missing");
-            } else if (!Arrays.equals(x.dims(), y.dims()) || x.dataType() != y.dataType() || !sameData(a, x, b, y)) {
-                problems.add(adapted + ": initializer '" + x.name() + "' differs from the original");
-            } else {
-                identical++;
+        try (Progress progress = Progress.of("comparing " + adapted.getFileName() + " with the original",
+                OnnxRuntimeCheck.weightBytes(a))) {
+            for (OnnxFile.TensorInfo x : a.initializers().values()) {
+                if (changed.contains(x.name())) {
+                    continue;
+                }
+                OnnxFile.TensorInfo y = b.initializers().get(x.name());
+                if (y == null) {
+                    problems.add(adapted + ": initializer '" + x.name() + "' is missing");
+                } else if (!Arrays.equals(x.dims(), y.dims()) || x.dataType() != y.dataType() || !sameData(a, x, b, y, progress)) {
+                    problems.add(adapted + ": initializer '" + x.name() + "' differs from the original");
+                } else {
+                    identical++;
+                }
             }
         }
         return identical;
     }
 
-    private static boolean sameData(OnnxFile a, OnnxFile.TensorInfo x, OnnxFile b, OnnxFile.TensorInfo y) {
+    private static boolean sameData(OnnxFile a, OnnxFile.TensorInfo x, OnnxFile b, OnnxFile.TensorInfo y, Progress progress) {
         if (x.isExternal() != y.isExternal()) {
             return false;
         }
-        if (!x.isExternal()) {
-            return sameRange(a.path(), x.span().start(), b.path(), y.span().start(), x.span().end() - x.span().start())
-                    && x.span().end() - x.span().start() == y.span().end() - y.span().start();
-        }
-        OnnxExternalData xd = OnnxExternalData.of(a, x);
-        OnnxExternalData yd = OnnxExternalData.of(b, y);
-        return xd.length() == yd.length() && sameRange(xd.file(), xd.offset(), yd.file(), yd.offset(), xd.length());
-    }
-
-    private static boolean sameRange(Path p, long po, Path q, long qo, long length) {
-        try (FileChannel x = FileChannel.open(p, StandardOpenOption.READ); FileChannel y = FileChannel.open(q, StandardOpenOption.READ)) {
-            ByteBuffer bx = ByteBuffer.allocate(1 << 20);
-            ByteBuffer by = ByteBuffer.allocate(1 << 20);
-            for (long done = 0; done < length; ) {
-                int n = (int) Math.min(bx.capacity(), length - done);
-                bx.clear().limit(n);
-                by.clear().limit(n);
-                x.read(bx, po + done);
-                y.read(by, qo + done);
-                if (!bx.flip().equals(by.flip())) {
-                    return false;
-                }
-                done += n;
+        try {
+            if (!x.isExternal()) {
+                long length = x.span().end() - x.span().start();
+                return length == y.span().end() - y.span().start()
+                        && ByteRanges.same(a.path(), x.span().start(), b.path(), y.span().start(), length, progress);
             }
-            return true;
+            OnnxExternalData xd = OnnxExternalData.of(a, x);
+            OnnxExternalData yd = OnnxExternalData.of(b, y);
+            return xd.length() == yd.length() && ByteRanges.same(xd.file(), xd.offset(), yd.file(), yd.offset(), xd.length(), progress);
         } catch (IOException e) {
-            throw new RechannelException(RechannelException.Kind.IO, p + ": " + e.getMessage(), e);
+            throw new RechannelException(RechannelException.Kind.IO, a.path() + ": cannot compare: " + e.getMessage(), e);
         }
     }
 
@@ -302,145 +272,5 @@ final class OnnxVerifier {
             return repeated;
         }
         return values.length == channels ? values : null;
-    }
-
-    /** The shape of the whole-model check's input: the declared one, symbolic batch 2, other symbolic axes 32. */
-    private long[] testShape(OnnxPlan after) {
-        String inputName = after.dependency().input();
-        long[] shape = after.model().graph().node(inputName).declaredShape().orElseThrow(() ->
-                RechannelException.unsupported(adapted + ": input '" + inputName + "' declares no shape to test with")).clone();
-        for (int d = 0; d < shape.length; d++) {
-            if (shape[d] <= 0) {
-                shape[d] = d == 0 ? 2 : 32;
-            }
-        }
-        return shape;
-    }
-
-    /** The number of values of the check's input, or Long.MAX_VALUE when it overflows. */
-    private long testInputSize(OnnxPlan after) {
-        try {
-            return io.rechannel.core.Shapes.count(testShape(after));
-        } catch (ArithmeticException e) {
-            return Long.MAX_VALUE;
-        }
-    }
-
-    /**
-     * ONNX Runtime: the adapted model on random x' against the original on the input that gives the
-     * original's first layers Mᵀ of what the adapted model's per-channel preprocessing makes of x'.
-     */
-    private VerifyResult.LayerCheck runtimeCheck(OnnxPlan before, OnnxPlan after, ChannelMap map, double[][] oldAffine,
-                                                 double[][] newAffine) {
-        String inputName = after.dependency().input();
-        long[] shape = testShape(after);
-        ChannelAxis axis = after.dependency().axis();
-        int channelIndex = axis.index(shape.length);
-        long outer = 1;
-        long inner = 1;
-        for (int d = 0; d < channelIndex; d++) {
-            outer *= shape[d];
-        }
-        for (int d = channelIndex + 1; d < shape.length; d++) {
-            inner *= shape[d];
-        }
-        AxisView newView = AxisView.whole(outer, map.newCount(), inner);
-        SplittableRandom random = new SplittableRandom(23);
-        double[] x = new double[(int) newView.size()];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = random.nextDouble(-1, 1);
-        }
-        for (int j = 0; j < map.newCount(); j++) {
-            if (map.isFresh(j)) {
-                // a fresh channel takes no part in the identity: feed it what its preprocessing turns into zero
-                newView.fillChannel(x, j, -newAffine[1][j] / newAffine[0][j]);
-            }
-        }
-        double[] preprocessed = x.clone();
-        for (long o = 0; o < outer; o++) {
-            for (int j = 0; j < map.newCount(); j++) {
-                for (long k = 0; k < inner; k++) {
-                    int at = (int) ((o * map.newCount() + j) * inner + k);
-                    preprocessed[at] = newAffine[0][j] * x[at] + newAffine[1][j];
-                }
-            }
-        }
-        double[] mapped = ChannelMixer.mapInput(preprocessed, newView, map);
-        for (long o = 0; o < outer; o++) {
-            for (int i = 0; i < map.oldCount(); i++) {
-                for (long k = 0; k < inner; k++) {
-                    int at = (int) ((o * map.oldCount() + i) * inner + k);
-                    mapped[at] = (mapped[at] - oldAffine[1][i]) / oldAffine[0][i];
-                }
-            }
-        }
-        long[] oldShape = shape.clone();
-        oldShape[channelIndex] = map.oldCount();
-        OrtEnvironment env = environment();
-        float[][] yOld = runOrRefuse(env, original, before.dependency().input(), mapped, oldShape);
-        float[][] yNew = runOrRefuse(env, adapted, inputName, x, shape);
-        for (int o = 0; o < Math.max(yOld.length, yNew.length); o++) {
-            if (o >= yOld.length || o >= yNew.length || yOld[o].length != yNew[o].length) {
-                throw RechannelException.inexact(adapted + ": output " + o + " of the model has another size than the"
-                        + " original's");
-            }
-        }
-        double maxAbs = 0;
-        double maxRel = 0;
-        for (int o = 0; o < yOld.length; o++) {
-            double scale = 0;
-            for (float v : yOld[o]) {
-                scale = Math.max(scale, Math.abs(v));
-            }
-            for (int i = 0; i < yOld[o].length; i++) {
-                double diff = Math.abs(yOld[o][i] - yNew[o][i]);
-                maxAbs = Math.max(maxAbs, diff);
-                maxRel = Math.max(maxRel, diff / Math.max(1, scale));
-            }
-        }
-        return new VerifyResult.LayerCheck("(whole model, ONNX Runtime)", "outputs", maxAbs, maxRel,
-                maxRel <= RUNTIME_TOLERANCE);
-    }
-
-    /**
-     * ONNX Runtime with its own logging off: its warnings (coloured lines on stderr) are no business of
-     * the user's, and its errors reach rechannel as exceptions, reported in rechannel's one line.
-     */
-    static OrtEnvironment environment() {
-        return OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
-    }
-
-    /** {@link #run}, with ONNX Runtime's refusal reported as one line naming the model it refused. */
-    private static float[][] runOrRefuse(OrtEnvironment env, Path model, String input, double[] values, long[] shape) {
-        try {
-            return run(env, model, input, values, shape);
-        } catch (OrtException e) {
-            throw RechannelException.inexact(model + ": ONNX Runtime cannot run the model, so it cannot be compared: "
-                    + String.valueOf(e.getMessage()).strip().replaceAll("\\s*\\n\\s*", " "));
-        }
-    }
-
-    /** Runs a model on one float input; returns every float output flattened. */
-    static float[][] run(OrtEnvironment env, Path model, String input, double[] values, long[] shape) throws OrtException {
-        float[] data = new float[values.length];
-        for (int i = 0; i < data.length; i++) {
-            data[i] = (float) values[i];
-        }
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
-            options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
-            try (OrtSession session = env.createSession(model.toString(), options);
-                 OnnxTensor tensor = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
-                 OrtSession.Result result = session.run(Map.of(input, tensor))) {
-                float[][] outputs = new float[result.size()][];
-                for (int i = 0; i < result.size(); i++) {
-                    OnnxValue value = result.get(i);
-                    FloatBuffer buffer = ((OnnxTensor) value).getFloatBuffer();
-                    outputs[i] = new float[buffer.remaining()];
-                    buffer.get(outputs[i]);
-                }
-                return outputs;
-            }
-        }
     }
 }

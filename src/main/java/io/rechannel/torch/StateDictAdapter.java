@@ -55,10 +55,10 @@ final class StateDictAdapter {
     }
 
     /** One line per changed tensor, for the report. */
-    static List<String> describe(List<TensorEdit> edits, StateDictPlanner.Plan plan) {
+    static List<String> describe(List<TensorEdit> edits, StateDictPlanner.Plan plan, ChannelMap map) {
         List<String> lines = new ArrayList<>();
         for (TensorEdit e : edits) {
-            String role = plan.weights().stream().anyMatch(t -> t.tensor().equals(e.tensor())) ? "mixed"
+            String role = plan.weights().stream().anyMatch(t -> t.tensor().equals(e.tensor())) ? map.kernelChange()
                     : plan.constants().stream().anyMatch(t -> t.tensor().equals(e.tensor())) ? "per-channel constants"
                     : "optimizer state";
             lines.add(e.tensor().name() + " " + e.tensor().shapeList() + " -> " + Arrays.toString(e.shape()) + " (" + role + ")");

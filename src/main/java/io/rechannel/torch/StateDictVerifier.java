@@ -7,13 +7,12 @@ import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
 import io.rechannel.core.Mixing;
 import io.rechannel.core.RechannelException;
+import io.rechannel.format.ByteRanges;
+import io.rechannel.format.Progress;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.verify.Verifier;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -29,8 +28,6 @@ import java.util.Set;
  * are finite, and every other tensor is bit-identical.
  */
 final class StateDictVerifier {
-
-    private static final int CHUNK = 1 << 20;
 
     private final TensorStore original;
     private final TensorStore adapted;
@@ -151,6 +148,13 @@ final class StateDictVerifier {
 
     /** Compares every other tensor byte for byte; returns how many matched. */
     private long compareUnchanged(Set<String> changed, boolean optimizerDropped) {
+        long total = original.tensors().stream().filter(t -> !changed.contains(t.name())).mapToLong(t -> original.raw(t).length()).sum();
+        try (Progress progress = Progress.of("comparing " + adapted.file().getFileName() + " with the original", total)) {
+            return compareUnchanged(changed, optimizerDropped, progress);
+        }
+    }
+
+    private long compareUnchanged(Set<String> changed, boolean optimizerDropped, Progress progress) {
         long identical = 0;
         for (StoredTensor t : original.tensors()) {
             if (changed.contains(t.name())) {
@@ -164,7 +168,7 @@ final class StateDictVerifier {
                 continue;
             }
             if (now.dtype() == t.dtype() && Arrays.equals(now.shape(), t.shape())
-                    && sameBytes(original.raw(t), adapted.raw(now))) {
+                    && sameBytes(original.raw(t), adapted.raw(now), progress)) {
                 identical++;
             } else {
                 problems.add(adaptedName + ": '" + t.name() + "' differs from the original");
@@ -173,25 +177,9 @@ final class StateDictVerifier {
         return identical;
     }
 
-    private static boolean sameBytes(TensorStore.RawRange a, TensorStore.RawRange b) {
-        if (a.length() != b.length()) {
-            return false;
-        }
-        try (FileChannel x = FileChannel.open(a.file(), StandardOpenOption.READ);
-             FileChannel y = FileChannel.open(b.file(), StandardOpenOption.READ)) {
-            ByteBuffer bx = ByteBuffer.allocate(CHUNK);
-            ByteBuffer by = ByteBuffer.allocate(CHUNK);
-            for (long done = 0; done < a.length(); done += CHUNK) {
-                int n = (int) Math.min(CHUNK, a.length() - done);
-                bx.clear().limit(n);
-                by.clear().limit(n);
-                SafetensorsFile.readFully(x, bx, a.offset() + done);
-                SafetensorsFile.readFully(y, by, b.offset() + done);
-                if (!bx.flip().equals(by.flip())) {
-                    return false;
-                }
-            }
-            return true;
+    private static boolean sameBytes(TensorStore.RawRange a, TensorStore.RawRange b, Progress progress) {
+        try {
+            return a.length() == b.length() && ByteRanges.same(a.file(), a.offset(), b.file(), b.offset(), a.length(), progress);
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, a.file() + ": cannot compare: " + e.getMessage(), e);
         }

@@ -143,7 +143,7 @@ public final class TorchFormat implements ModelFormat {
                     InputContract.orderNotes(map),
                     plan.constants().isEmpty() ? options.stats() : null);
             List<TensorEdit> edits = new StateDictAdapter(store, map, options).edits(plan);
-            List<String> changes = new ArrayList<>(StateDictAdapter.describe(edits, plan));
+            List<String> changes = new ArrayList<>(StateDictAdapter.describe(edits, plan, map));
             changes.addAll(store.write(output, edits, options.dropOptimizer(), overwrite));
             List<String> notes = new ArrayList<>();
             if (options.dropOptimizer() && store.hasOptimizer()) {

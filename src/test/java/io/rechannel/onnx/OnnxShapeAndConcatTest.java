@@ -52,8 +52,8 @@ class OnnxShapeAndConcatTest {
             System.arraycopy(x, n * 4 * plane, kept, n * 3 * plane, 3 * plane);
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        float[] yNew = OnnxVerifier.run(env, adapted, "input", x, shape)[0];
-        float[] yOld = OnnxVerifier.run(env, original, "input", kept, new long[] {2, 3, size, size})[0];
+        float[] yNew = OnnxRuntimeCheck.run(env, adapted, "input", x, shape)[0];
+        float[] yOld = OnnxRuntimeCheck.run(env, original, "input", kept, new long[] {2, 3, size, size})[0];
         assertEquals(yOld.length, yNew.length);
         double scale = 0;
         double diff = 0;

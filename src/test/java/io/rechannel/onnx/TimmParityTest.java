@@ -34,7 +34,7 @@ class TimmParityTest {
         assertEquals(0, run.exitCode(), run.out() + run.err());
         Npy x = Npy.read(fixture("timm/" + model + ".in" + channels + ".x.npy"));
         Npy y = Npy.read(fixture("timm/" + model + ".in" + channels + ".y.npy"));
-        float[] ours = OnnxVerifier.run(OrtEnvironment.getEnvironment(), out, "input", x.values(), x.shape())[0];
+        float[] ours = OnnxRuntimeCheck.run(OrtEnvironment.getEnvironment(), out, "input", x.values(), x.shape())[0];
         assertEquals(y.values().length, ours.length);
         double worst = 0;
         for (int i = 0; i < ours.length; i++) {
@@ -48,7 +48,7 @@ class TimmParityTest {
     void threeChannelModelsMatchTheirReferenceOutputs(String model) throws Exception {
         Npy x = Npy.read(fixture("timm/" + model + ".x.npy"));
         Npy y = Npy.read(fixture("timm/" + model + ".y.npy"));
-        float[] out = OnnxVerifier.run(OrtEnvironment.getEnvironment(), fixture("timm/" + model + ".onnx"), "input",
+        float[] out = OnnxRuntimeCheck.run(OrtEnvironment.getEnvironment(), fixture("timm/" + model + ".onnx"), "input",
                 x.values(), x.shape())[0];
         assertEquals(y.values().length, out.length);
         for (int i = 0; i < out.length; i++) {
