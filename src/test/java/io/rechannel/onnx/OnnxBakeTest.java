@@ -88,16 +88,16 @@ class OnnxBakeTest {
                 contract.toString());
 
         Inputs x = Inputs.nchw(2, 4, 160, 5);
-        OrtEnvironment env = OnnxVerifier.environment();
-        float[] baked = OnnxVerifier.run(env, out, "input", x.raw(), new long[] {2, 4, 160, 160})[0];
-        float[] reference = OnnxVerifier.run(env, original, "input", x.normalised(), new long[] {2, 3, 160, 160})[0];
+        OrtEnvironment env = OnnxRuntimeCheck.environment();
+        float[] baked = OnnxRuntimeCheck.run(env, out, "input", x.raw(), new long[] {2, 4, 160, 160})[0];
+        float[] reference = OnnxRuntimeCheck.run(env, original, "input", x.normalised(), new long[] {2, 3, 160, 160})[0];
         double relative = relative(baked, reference);
         assertTrue(relative <= 1e-5, "the baked model on raw RGBY against the original on normalised RGB: " + relative);
         // the same raw values fed to the original without its preprocessing differ: the comparison can fail
         double[] unnormalised = new double[x.normalised().length];
         System.arraycopy(x.raw(), 0, unnormalised, 0, 160 * 160 * 3);
         System.arraycopy(x.raw(), 160 * 160 * 4, unnormalised, 160 * 160 * 3, 160 * 160 * 3);
-        float[] wrong = OnnxVerifier.run(env, original, "input", unnormalised, new long[] {2, 3, 160, 160})[0];
+        float[] wrong = OnnxRuntimeCheck.run(env, original, "input", unnormalised, new long[] {2, 3, 160, 160})[0];
         assertTrue(relative(baked, wrong) > 1e-3, "without the original's preprocessing the outputs differ");
 
         TestSupport.python("import onnx, sys\nonnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)",
@@ -139,9 +139,9 @@ class OnnxBakeTest {
                 }
             }
         }
-        OrtEnvironment env = OnnxVerifier.environment();
-        double relative = relative(OnnxVerifier.run(env, out, "x", raw, new long[] {1, 8, 8, 4})[0],
-                OnnxVerifier.run(env, original, "x", old, new long[] {1, 8, 8, 3})[0]);
+        OrtEnvironment env = OnnxRuntimeCheck.environment();
+        double relative = relative(OnnxRuntimeCheck.run(env, out, "x", raw, new long[] {1, 8, 8, 4})[0],
+                OnnxRuntimeCheck.run(env, original, "x", old, new long[] {1, 8, 8, 3})[0]);
         assertTrue(relative <= 1e-5, "NHWC: " + relative);
     }
 
