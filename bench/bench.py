@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""rechannel benchmark: `extend --to RGBY --init Y=B` on real model files, beside two yardsticks.
+"""rechannel benchmark: `extend --to RGBY --init Y=B` (Keras: `--from BGR` too) on real model files, beside two yardsticks,
+and `verify` of the ONNX results (ONNX Runtime included).
 
 Yardsticks: `cp` of the same file (the physical floor) and, for legacy Keras `.h5`, a minimal h5py
 script doing the same edit (what a Python user would write). Method: the inputs are made dense first
@@ -244,8 +245,19 @@ def jobs_for(models, work):
             jobs.append((f'cp {label}', copy, outputs, parts))
         if ext == '.h5' and not label.startswith('example'):
             jobs.append((f'h5py script {label}', ['/usr/bin/python3', script, path, out], outputs, parts))
-        jobs.append((f'rechannel {label}', [RECHANNEL, 'extend', path, '--to', 'RGBY', '--init', 'Y=B', '-o', out],
+        # the Keras models are caffe-style VGG19s: named by what they see, as the README's VGG19 command does
+        source = [] if ext == '.onnx' else ['--from', 'BGR']
+        jobs.append((f'rechannel {label}', [RECHANNEL, 'extend', path] + source + ['--to', 'RGBY', '--init', 'Y=B', '-o', out],
                      outputs, parts))
+        if ext == '.onnx':
+            # verify of an ONNX model runs ONNX Runtime: on the adapted layers' sub-graph for models over 128 MB
+            adapted = os.path.join(work, 'verify-' + os.path.basename(path))
+            if not os.path.exists(adapted):
+                subprocess.run([RECHANNEL, 'extend', path, '--to', 'RGBY', '--init', 'Y=B', '-o', adapted], check=True,
+                               stdout=subprocess.DEVNULL)
+            adapted_parts = [adapted] + ([adapted + '.data'] if os.path.exists(adapted + '.data') else [])
+            jobs.append((f'rechannel verify {label}', [RECHANNEL, 'verify', path, adapted, '--to', 'RGBY', '--init', 'Y=B'],
+                         [], parts + adapted_parts))
     return jobs
 
 

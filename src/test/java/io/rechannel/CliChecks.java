@@ -26,10 +26,16 @@ public final class CliChecks {
 
     /** Runs the command line in a JVM of its own with the launcher's options. */
     public static TestSupport.Run forked(Path workDir, String... args) throws Exception {
+        return forked(workDir, List.of(), args);
+    }
+
+    /** The same, with more JVM options (system properties). */
+    public static TestSupport.Run forked(Path workDir, List<String> jvmOptions, String... args) throws Exception {
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(OPTIONS);
+        command.addAll(jvmOptions);
         command.addAll(List.of("-cp", classPath, "io.rechannel.cli.Main"));
         command.addAll(List.of(args));
         Process process = new ProcessBuilder(command).directory(workDir.toFile()).start();
@@ -65,7 +71,7 @@ public final class CliChecks {
             System.setProperty("rechannel.blockElements", blockElements);
         }
         try {
-            TestSupport.Run run = TestSupport.cli("extend", input.toString(), "--to", "RGBY", "--init", init, "-o",
+            TestSupport.Run run = TestSupport.cli("extend", input.toString(), "--from", "RGB", "--to", "RGBY", "--init", init, "-o",
                     out.toString(), "--verify");
             assertEquals(0, run.exitCode(), run.out() + run.err());
         } finally {

@@ -124,11 +124,11 @@ class LibraryApiTest {
         Path input = TestSupport.fixture("keras/tiny_vgg.h5");
         Path output = Files.writeString(dir.resolve("rgby.h5"), "mine");
         RechannelException refused = assertThrows(RechannelException.class,
-                () -> Rechannel.extend(input, output, AdaptOptions.to("RGBY")));
+                () -> Rechannel.extend(input, output, AdaptOptions.to("RGBY").from("BGR")));
         assertEquals(RechannelException.Kind.IO, refused.kind());
         assertEquals(output + ": exists (option 'overwrite' not given)", refused.getMessage());
         assertEquals("mine", Files.readString(output));
-        Rechannel.extend(input, output, AdaptOptions.to("RGBY").overwrite());
+        Rechannel.extend(input, output, AdaptOptions.to("RGBY").from("BGR").overwrite());
         assertFalse(Files.readString(output, StandardCharsets.ISO_8859_1).equals("mine"));
     }
 }

@@ -32,9 +32,9 @@ class ReproducibleOutputTest {
         List<Case> cases = List.of(
                 new Case("keras legacy .h5", "examples/tiny_vgg.h5", "out.h5", List.of("--from", "BGR", "--to", "RGBY")),
                 new Case("onnx with external data", "examples/small_cnn.onnx", "out.onnx", List.of("--to", "4")),
-                new Case("keras .keras archive", "keras/tiny_vgg.keras", "out.keras", List.of("--to", "RGBY", "--init", "Y=B")),
+                new Case("keras .keras archive", "keras/tiny_vgg.keras", "out.keras", List.of("--from", "RGB", "--to", "RGBY", "--init", "Y=B")),
                 new Case("keras .weights.h5 with its config", "keras/tiny_vgg.weights.h5", "out.weights.h5",
-                        List.of("--to", "RGBY", "--config", "keras/tiny_vgg.keras")),
+                        List.of("--from", "RGB", "--to", "RGBY", "--config", "keras/tiny_vgg.keras")),
                 new Case("safetensors", "timm/test_resnet.safetensors", "out.safetensors", List.of("--to", "4", "--init", "timm")),
                 new Case("torch.save checkpoint", "timm/test_resnet.pth", "out.pth", List.of("--to", "RGBY", "--init", "Y=mean")));
         return cases.stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> check(c)));

@@ -1,42 +1,33 @@
 package io.rechannel.cli;
 
 import io.rechannel.core.ProgressListener;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
+
+import java.time.Duration;
 
 /**
- * Long steps shown on stderr as a bar when a person is watching (a console) and the step is large enough
- * to take a while; otherwise nothing is shown and the bar's library is not even loaded.
+ * Long steps shown on stderr as a bar once a step has taken {@link #DELAY}: shorter steps show nothing, and
+ * nothing of the bar library is loaded for them. Only where a person is watching (a console), unless
+ * {@code -Drechannel.progress=always} asks for it anywhere (in a log); {@code -Drechannel.quiet=true} turns it off.
  */
 final class ConsoleProgress implements ProgressListener {
 
-    /** Models below this size are copied in well under a second: no bar. */
-    static final long THRESHOLD = 1L << 30;
+    /** How long a step runs before its bar appears. */
+    static final Duration DELAY = Duration.ofSeconds(2);
 
     @Override
     public Task started(String task, long bytes) {
-        if (bytes < THRESHOLD || System.console() == null || Boolean.getBoolean("rechannel.quiet")) {
-            return Task.NONE;
+        return shown() ? DelayedBar.start(task, bytes, delay(), System.err) : Task.NONE;
+    }
+
+    private static boolean shown() {
+        if (Boolean.getBoolean("rechannel.quiet")) {
+            return false;
         }
-        ProgressBar bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(bytes >> 20).setUnit(" MB", 1)
-                .setStyle(ProgressBarStyle.ASCII).setConsumer(new ConsoleProgressBarConsumer(System.err))
-                .showSpeed().build();
-        return new Task() {
-            private long pending;
+        return System.console() != null || "always".equals(System.getProperty("rechannel.progress"));
+    }
 
-            @Override
-            public synchronized void advance(long done) {
-                pending += done;
-                bar.stepBy(pending >> 20);
-                pending &= (1 << 20) - 1;
-            }
-
-            @Override
-            public void close() {
-                bar.close();
-            }
-        };
+    /** {@link #DELAY}, or {@code -Drechannel.progress.delay=MS} (tests show bars at once). */
+    private static Duration delay() {
+        return Duration.ofMillis(Long.getLong("rechannel.progress.delay", DELAY.toMillis()));
     }
 }

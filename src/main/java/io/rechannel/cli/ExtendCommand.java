@@ -30,7 +30,10 @@ final class ExtendCommand implements Callable<Integer> {
         spec.addOption(Specs.flag("--drop-optimizer", "Remove saved optimizer state instead of adapting it."));
         spec.addOption(Specs.flag("--verify", "Verify the new model numerically (as the verify command) before it is"
                 + " written under OUT; when verification fails, nothing is written."));
-        MapOptions.declare(spec);
+        spec.addOption(Specs.flag("--bake-preprocessing", "Put the preprocessing the input contract asks for outside the"
+                + " model (its means and stds, from the model or --norm) into the new model as layers at its input, so that"
+                + " it takes raw values (Keras and ONNX; not state dicts)."));
+        MapOptions.declare(spec, true);
         ModelOptions.declare(spec);
         return spec;
     }
@@ -41,11 +44,8 @@ final class ExtendCommand implements Callable<Integer> {
         Path output = Specs.value(spec, "--output");
         MapOptions map = MapOptions.of(spec);
         ModelOptions options = ModelOptions.of(spec);
-        if (map.to() == null) {
-            throw RechannelException.usage("--to is required: the channels the new model takes (e.g. --to RGBY)");
-        }
         AdaptOptions adapt = map.toOptions(options, Specs.isSet(spec, "--drop-optimizer")).withTensors(options.tensors())
-                .progress(new ConsoleProgress());
+                .withBake(Specs.isSet(spec, "--bake-preprocessing")).progress(new ConsoleProgress());
         RunRecord.reading(model);
         ModelFormat format = ModelFormats.forFile(model);
         PrintWriter out = spec.commandLine().getOut();
@@ -60,6 +60,7 @@ final class ExtendCommand implements Callable<Integer> {
             }
         };
         AdaptResult result = format.extend(model, output, Specs.isSet(spec, "--force"), adapt, check).withVerification(proof[0]);
+        result.warnings().forEach(warning -> spec.commandLine().getErr().println("rechannel: warning: " + Flags.render(warning)));
         if (options.json()) {
             Output.json(out, result);
         } else {
@@ -67,6 +68,9 @@ final class ExtendCommand implements Callable<Integer> {
             out.println("  channels: " + String.join(", ", result.rules()));
             result.changes().forEach(change -> out.println("  " + Flags.render(change)));
             result.notes().forEach(note -> out.println("note: " + Flags.render(note)));
+            if (result.contract() != null) {
+                out.println("input: " + result.contract().describe() + " (" + result.output() + ".input.json)");
+            }
             if (result.verification() != null) {
                 VerifyCommand.print(out, result.verification());
             }

@@ -26,6 +26,8 @@ final class Flags {
             case LAYER -> "--layer";
             case CONFIG -> "--config";
             case TENSORS -> "--tensor";
+            case NORM -> "--norm";
+            case BAKE -> "--bake-preprocessing";
         };
     }
 

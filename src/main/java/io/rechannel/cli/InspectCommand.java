@@ -29,7 +29,7 @@ final class InspectCommand implements Callable<Integer> {
         RunRecord.reading(model);
         Inspection inspection = ModelFormats.forFile(model).inspect(model,
                 AdaptOptions.analysisOnly(options.input(), options.channelIndependent(), options.layer(), options.config())
-                        .withTensors(options.tensors()));
+                        .withTensors(options.tensors()).withNorm(options.normSpec()));
         PrintWriter out = spec.commandLine().getOut();
         if (options.json()) {
             Output.json(out, inspection);
@@ -50,6 +50,7 @@ final class InspectCommand implements Callable<Integer> {
             out.println("  reads the channels: " + layer.name() + " (" + layer.type() + ") " + layer.weights()
                     + " — " + layer.detail());
         }
+        inspection.contracts().forEach(contract -> out.println("input: " + contract.describe()));
         inspection.notes().forEach(note -> out.println("note: " + Flags.render(note)));
         return 0;
     }

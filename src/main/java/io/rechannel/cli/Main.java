@@ -8,6 +8,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -16,7 +17,7 @@ import java.util.Map;
  * 3 file cannot be read or written; 4 malformed file (also when a native library crashes reading it:
  * {@code bin/rechannel} reports that); 5 unsupported model feature; 6 a layer's channel behaviour is
  * unknown; 7 the adaptation cannot be exact, verification failed, or a transfer would leave a required tensor
- * or too much of the target as it was.
+ * or too much of the target as it was; 8 verification cannot prove anything from the weights.
  */
 public final class Main implements Runnable {
 
@@ -67,6 +68,7 @@ public final class Main implements Runnable {
         codes.put(" 6", "a layer's channel behaviour cannot be read from the model");
         codes.put(" 7", "the adaptation cannot be exact, verification found a difference, or a transfer would leave"
                 + " a required tensor or too much of the target as it was");
+        codes.put(" 8", "verification cannot prove anything from the weights (map not recoverable, all taps zero)");
         return codes;
     }
 
@@ -85,6 +87,11 @@ public final class Main implements Runnable {
 
         @Override
         public int handleParseException(CommandLine.ParameterException e, String[] args) {
+            List<String> unmatched = e.getCommandLine().getUnmatchedArguments();
+            if (e instanceof CommandLine.MissingParameterException && !unmatched.isEmpty()) {
+                // picocli checks required options before unknown ones: a misspelt --to is the mistake to name
+                e = new CommandLine.UnmatchedArgumentException(e.getCommandLine(), unmatched);
+            }
             String help = e.getCommandLine().getCommandSpec().qualifiedName();
             String message = e.getMessage().strip().replaceAll("\\s*\\R\\s*", " ") + suggestion(e)
                     + "; see '" + help + " --help'";

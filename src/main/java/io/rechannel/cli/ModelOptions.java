@@ -1,5 +1,6 @@
 package io.rechannel.cli;
 
+import io.rechannel.core.NormSpec;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
@@ -9,7 +10,7 @@ import java.util.Set;
 
 /** Options that choose what to analyse in a model; shared by every command. */
 record ModelOptions(String input, String layer, Path config, List<String> tensors, Set<String> channelIndependent, boolean json,
-                    boolean debug) {
+                    boolean debug, String norm) {
 
     static void declare(CommandSpec spec) {
         spec.addOption(Specs.option("--input", "NAME", String.class, "The model input to adapt when it has several.").build());
@@ -24,6 +25,10 @@ record ModelOptions(String input, String layer, Path config, List<String> tensor
                 .type(Set.class).auxiliaryTypes(String.class)
                 .description("Declare layers whose channel behaviour rechannel cannot read (Lambda, custom) as treating"
                         + " every channel alike, e.g. x/255 - 0.5.").build());
+        spec.addOption(Specs.option("--norm", "NORM", String.class,
+                "The normalisation the original model was trained with, outside it: imagenet, inception, clip, or"
+                        + " MEAN/STD in the model's channel order (e.g. 0.485,0.456,0.406/0.229,0.224,0.225). The input"
+                        + " contract extends it to the new channels.").build());
         spec.addOption(Specs.flag("--json", "Print machine-readable JSON."));
         spec.addOption(Specs.flag("--debug", "Print stack traces on errors."));
     }
@@ -32,6 +37,11 @@ record ModelOptions(String input, String layer, Path config, List<String> tensor
     static ModelOptions of(CommandSpec spec) {
         return new ModelOptions(Specs.value(spec, "--input"), Specs.value(spec, "--layer"), Specs.value(spec, "--config"),
                 Specs.values(spec, "--tensor"), Specs.valueSet(spec, "--channel-independent"), Specs.isSet(spec, "--json"),
-                Specs.isSet(spec, "--debug"));
+                Specs.isSet(spec, "--debug"), Specs.value(spec, "--norm"));
+    }
+
+    /** {@code --norm} parsed, or null when not given. */
+    NormSpec normSpec() {
+        return norm == null ? null : NormSpec.parse(norm);
     }
 }

@@ -23,9 +23,10 @@ final class Output {
         }
     }
 
+    /** {@code value} as indented JSON, every option its messages name shown as its flag. */
     static void json(PrintWriter out, Object value) {
         try {
-            out.println(JSON.writeValueAsString(value));
+            out.println(Flags.render(JSON.writeValueAsString(value)));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

@@ -26,12 +26,14 @@ import java.util.function.Consumer;
  * @param dropsOptimizer     remove optimizer state instead of adapting it
  * @param overwrites         an existing output may be replaced
  * @param formatOptions      choices only some formats read (a layer, a config file, state-dict tensors)
+ * @param norm               the normalisation the original model was trained with, outside it ({@code --norm}), or null
+ * @param bake               put the outside preprocessing into the new model as layers ({@code --bake-preprocessing})
  * @param progress           hears of long steps; {@link ProgressListener#SILENT} by default
  */
 public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> inits, ChannelMap map, long seed,
                            String input, Set<String> channelIndependent, Map<String, ChannelStats> stats,
                            boolean dropsOptimizer, boolean overwrites, FormatOptions formatOptions,
-                           ProgressListener progress) {
+                           NormSpec norm, boolean bake, ProgressListener progress) {
 
     public AdaptOptions {
         inits = List.copyOf(inits);
@@ -46,7 +48,7 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
                         Set<String> channelIndependent, Map<String, ChannelStats> stats, boolean dropOptimizer,
                         String layer, Path config, List<String> tensors) {
         this(from, to, inits, null, seed, input, channelIndependent, stats, dropOptimizer, false,
-                new FormatOptions(layer, config, tensors), ProgressListener.SILENT);
+                new FormatOptions(layer, config, tensors), null, false, ProgressListener.SILENT);
     }
 
     public AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> inits, long seed, String input,
@@ -58,7 +60,7 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
     /** Nothing chosen: for analysis ({@code inspect}) and for verification that recovers the map. */
     public static AdaptOptions defaults() {
         return new AdaptOptions(null, null, List.of(), null, 0, null, Set.of(), Map.of(), false, false,
-                FormatOptions.NONE, ProgressListener.SILENT);
+                FormatOptions.NONE, null, false, ProgressListener.SILENT);
     }
 
     /** Options for new channels {@code spec}: letters ({@code RGBY}), a comma list or a count. */
@@ -131,6 +133,16 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
         return change(f -> f.formatOptions = choices);
     }
 
+    /** The same options stating the original's outside normalisation ({@code --norm}; null: not given). */
+    public AdaptOptions withNorm(NormSpec outside) {
+        return change(f -> f.norm = outside);
+    }
+
+    /** The same options asking (or not) to put the outside preprocessing into the new model. */
+    public AdaptOptions withBake(boolean bakePreprocessing) {
+        return change(f -> f.bake = bakePreprocessing);
+    }
+
     /** Where long steps are reported. */
     public AdaptOptions progress(ProgressListener listener) {
         return change(f -> f.progress = listener);
@@ -154,6 +166,8 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
         boolean dropsOptimizer;
         boolean overwrites;
         FormatOptions formatOptions;
+        NormSpec norm;
+        boolean bake;
         ProgressListener progress;
 
         Fields(AdaptOptions o) {
@@ -168,12 +182,14 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
             dropsOptimizer = o.dropsOptimizer;
             overwrites = o.overwrites;
             formatOptions = o.formatOptions;
+            norm = o.norm;
+            bake = o.bake;
             progress = o.progress;
         }
 
         AdaptOptions build() {
             return new AdaptOptions(from, to, inits, map, seed, input, channelIndependent, stats, dropsOptimizer, overwrites,
-                    formatOptions, progress);
+                    formatOptions, norm, bake, progress);
         }
     }
 
@@ -202,10 +218,10 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
         return new AdaptOptions(null, null, List.of(), 0, input, channelIndependent, Map.of(), false, layer, config);
     }
 
-    /** The same analysis choices without a channel map. */
+    /** The same analysis choices without a channel map (the outside normalisation and baking kept). */
     public AdaptOptions analysisOnly() {
         return new AdaptOptions(null, null, List.of(), null, 0, input, channelIndependent, Map.of(), false, false,
-                formatOptions, progress);
+                formatOptions, norm, bake, progress);
     }
 
     /** True when the options say what the map is (a map, or the channels wanted), rather than leaving it to be recovered. */
@@ -231,7 +247,11 @@ public record AdaptOptions(ChannelLayout from, ChannelLayout to, List<String> in
 
     /** As {@link #channelMap}, refusing a map that would change nothing. */
     public ChannelMap changingMap(int oldChannels, String source) {
-        ChannelMap built = channelMap(oldChannels, source);
+        return changing(channelMap(oldChannels, source), source);
+    }
+
+    /** {@code built}, refused when it would change nothing. */
+    public static ChannelMap changing(ChannelMap built, String source) {
         if (built.isIdentity()) {
             throw RechannelException.usage(source + ": the channel map " + built.from() + " -> " + built.to()
                     + " keeps every channel as it is; nothing to do");

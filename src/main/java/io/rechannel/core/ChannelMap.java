@@ -145,6 +145,53 @@ public final class ChannelMap {
         return new ChannelMap(from, to, pattern, fresh, seed, rules);
     }
 
+    /**
+     * What this map does to a kernel's channel slices, in words, for the report: {@code reordered} (channels
+     * kept by name move), {@code copied} (a new channel is a copy of an old one), {@code zero}, {@code mixed} (a
+     * combination or a scaled copy of old channels), {@code random}, {@code dropped} (an old channel feeds no new
+     * one), those that apply joined by commas; {@code kept} when none does.
+     */
+    public String kernelChange() {
+        boolean reordered = false;
+        boolean copied = false;
+        boolean zero = false;
+        boolean mixed = false;
+        boolean random = false;
+        boolean[] used = new boolean[from.size()];
+        int lastKept = -1;
+        for (int j = 0; j < to.size(); j++) {
+            int source = copiedFrom(j);
+            for (int i = 0; i < from.size(); i++) {
+                used[i] |= matrix[j][i] != 0;
+            }
+            if (fresh[j]) {
+                random = true;
+            } else if (source >= 0 && from.name(source).equals(to.name(j))) {
+                reordered |= source < lastKept;
+                lastKept = Math.max(lastKept, source);
+            } else if (source >= 0) {
+                copied = true;
+            } else if (Arrays.stream(matrix[j]).allMatch(w -> w == 0)) {
+                zero = true;
+            } else {
+                mixed = true;
+            }
+        }
+        boolean dropped = false;
+        for (boolean u : used) {
+            dropped |= !u;
+        }
+        List<String> words = new ArrayList<>();
+        String[] names = {"reordered", "copied", "zero", "mixed", "random", "dropped"};
+        boolean[] apply = {reordered, copied, zero, mixed, random, dropped};
+        for (int k = 0; k < names.length; k++) {
+            if (apply[k]) {
+                words.add(names[k]);
+            }
+        }
+        return words.isEmpty() ? "kept" : String.join(", ", words);
+    }
+
     /** True when M is the identity: nothing would change. */
     public boolean isIdentity() {
         if (from.size() != to.size()) {

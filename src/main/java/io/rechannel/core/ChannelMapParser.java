@@ -71,6 +71,7 @@ final class ChannelMapParser {
         if ("timm".equals(preset)) {
             applyTimm(from, to, matrix, rules);
         }
+        String[] ruled = new String[n];
         for (String rule : channelRules) {
             int eq = rule.indexOf('=');
             String target = rule.substring(0, eq).trim();
@@ -80,6 +81,11 @@ final class ChannelMapParser {
                 throw RechannelException.usage(OptionName.INIT + " " + rule + ": '" + target
                         + "' is not one of the new channels " + to);
             }
+            if (ruled[j] != null) {
+                throw RechannelException.usage(OptionName.INIT + " " + ruled[j] + " and " + OptionName.INIT + " " + rule
+                        + ": two rules for channel '" + to.name(j) + "'; give one");
+            }
+            ruled[j] = rule;
             Arrays.fill(matrix[j], 0.0);
             fresh[j] = false;
             String keyword = expr.toLowerCase(Locale.ROOT);

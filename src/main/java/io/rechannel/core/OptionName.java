@@ -18,7 +18,9 @@ public enum OptionName {
     OVERWRITE("overwrite"),
     LAYER("layer"),
     CONFIG("config"),
-    TENSORS("tensors");
+    TENSORS("tensors"),
+    NORM("norm"),
+    BAKE("bake");
 
     private final String name;
 

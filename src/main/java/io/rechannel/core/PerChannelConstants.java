@@ -43,18 +43,21 @@ public final class PerChannelConstants {
      * Refuses statistics for new channels that no constant would take, or that would go to a normalisation reading
      * the input's channels more than once (behind a concatenation: which copy would they describe?).
      *
-     * @param targets  the constants that hold a statistic of the first normalisation
-     * @param input    the input's name, or null (a state dict names none)
-     * @param searched what the format looked for, for the message ({@code a Normalization or BatchNormalization layer})
+     * @param targets      the constants that hold a statistic of the first normalisation
+     * @param input        the input's name, or null (a state dict names none)
+     * @param searched     what the format looked for, for the message ({@code a Normalization or BatchNormalization layer})
+     * @param outsideKnown the preprocessing outside the model is known: without targets, the statistics go to the
+     *                     input contract instead
      */
     public static void checkStatsTargets(Map<String, ChannelStats> stats, List<Target> targets, String source,
-                                         String input, String searched) {
-        if (stats.isEmpty()) {
+                                         String input, String searched, boolean outsideKnown) {
+        if (stats.isEmpty() || targets.isEmpty() && outsideKnown) {
             return;
         }
         if (targets.isEmpty()) {
             throw RechannelException.usage(source + ": " + OptionName.STATS + " given but no " + searched
-                    + " normalises " + (input == null ? "the input" : "input '" + input + "'") + " before the adapted layers");
+                    + " normalises " + (input == null ? "the input" : "input '" + input + "'") + " before the adapted layers,"
+                    + " and the preprocessing outside the model is unknown (state it with " + OptionName.NORM + ")");
         }
         for (Target target : targets) {
             if (target.slices() > 1) {

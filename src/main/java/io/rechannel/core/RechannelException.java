@@ -19,7 +19,12 @@ public class RechannelException extends RuntimeException {
         /** A layer's channel behaviour cannot be read from the model; the user must say what it does. */
         AMBIGUOUS_CHANNELS(6),
         /** The requested adaptation cannot be made exactly, or verification found a difference. */
-        INEXACT(7);
+        INEXACT(7),
+        /**
+         * Verification cannot prove anything from the weights: the channel map cannot be recovered from them
+         * (the original's channel slices are linearly dependent, e.g. all zero), or every tap is zero.
+         */
+        UNPROVABLE(8);
 
         private final int exitCode;
 
@@ -62,5 +67,9 @@ public class RechannelException extends RuntimeException {
 
     public static RechannelException inexact(String message) {
         return new RechannelException(Kind.INEXACT, message);
+    }
+
+    public static RechannelException unprovable(String message) {
+        return new RechannelException(Kind.UNPROVABLE, message);
     }
 }

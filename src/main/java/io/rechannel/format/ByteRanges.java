@@ -9,7 +9,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** Kernel-side copies of byte ranges between files (sendfile on Linux), complete or failing. */
+/** Kernel-side copies of byte ranges between files (sendfile on Linux), complete or failing, and their comparison. */
 public final class ByteRanges {
 
     private ByteRanges() {
@@ -27,6 +27,11 @@ public final class ByteRanges {
      * first, is an I/O error naming it.
      */
     public static boolean same(Path a, long aOffset, Path b, long bOffset, long length) {
+        return same(a, aOffset, b, bOffset, length, Progress.NONE);
+    }
+
+    /** The same, reporting the bytes compared to {@code progress}. */
+    public static boolean same(Path a, long aOffset, Path b, long bOffset, long length, Progress progress) {
         try (FileChannel x = FileChannel.open(a, StandardOpenOption.READ);
              FileChannel y = FileChannel.open(b, StandardOpenOption.READ)) {
             ByteBuffer bx = ByteBuffer.allocate((int) Math.min(COMPARE_CHUNK, Math.max(1, length)));
@@ -41,6 +46,7 @@ public final class ByteRanges {
                     return false;
                 }
                 done += n;
+                progress.advance(n);
             }
             return true;
         } catch (IOException e) {
@@ -79,4 +85,5 @@ public final class ByteRanges {
             progress.advance(n);
         }
     }
+
 }

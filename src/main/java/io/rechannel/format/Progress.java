@@ -2,13 +2,16 @@ package io.rechannel.format;
 
 import io.rechannel.core.ProgressListener;
 
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.function.Supplier;
 
 /**
- * Progress of one long step (copying a large model), reported to the {@link ProgressListener} of the run
- * in progress on this thread: {@link #reportingTo} sets it for the length of a run (extend sets the one
- * its options name), and work handed to another thread takes it along with {@link #carried}. Without a
- * listener nothing is reported; the library itself never draws anything.
+ * Progress of one long step (a copy, a comparison, a model run in ONNX Runtime), reported to the
+ * {@link ProgressListener} of the run in progress on this thread: {@link #reportingTo} sets it for the length
+ * of a run (extend sets the one its options name), and work handed to another thread takes it along with
+ * {@link #carried}. Without a listener nothing is reported; the library itself never draws anything.
  */
 public final class Progress implements AutoCloseable {
 
@@ -23,10 +26,15 @@ public final class Progress implements AutoCloseable {
         this.task = task;
     }
 
-    /** The step {@code task} of {@code bytes} begins; {@link #NONE} when nobody listens. */
+    /** The step {@code task} of {@code bytes} begins ({@code -1}: unknown); {@link #NONE} when nobody listens. */
     public static Progress of(String task, long bytes) {
         ProgressListener.Task heard = LISTENER.get().started(task, bytes);
         return heard == null || heard == ProgressListener.Task.NONE ? NONE : new Progress(heard);
+    }
+
+    /** A step whose progress cannot be measured, such as a native call. */
+    public static Progress of(String task) {
+        return of(task, -1);
     }
 
     /** Runs {@code work} with its steps reported to {@code listener}. */
@@ -52,6 +60,32 @@ public final class Progress implements AutoCloseable {
     /** {@code bytes} more are done. */
     public void advance(long bytes) {
         task.advance(bytes);
+    }
+
+    /** {@code in}, counting every byte read or skipped as done. */
+    public InputStream counting(InputStream in) {
+        return this == NONE ? in : new FilterInputStream(in) {
+            @Override
+            public int read() throws IOException {
+                int b = super.read();
+                advance(b < 0 ? 0 : 1);
+                return b;
+            }
+
+            @Override
+            public int read(byte[] buffer, int offset, int length) throws IOException {
+                int n = super.read(buffer, offset, length);
+                advance(Math.max(n, 0));
+                return n;
+            }
+
+            @Override
+            public long skip(long n) throws IOException {
+                long skipped = super.skip(n);
+                advance(skipped);
+                return skipped;
+            }
+        };
     }
 
     @Override

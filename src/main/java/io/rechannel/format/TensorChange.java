@@ -1,5 +1,7 @@
 package io.rechannel.format;
 
+import io.rechannel.core.ChannelMap;
+
 import java.util.Arrays;
 import java.util.List;
 
@@ -10,13 +12,16 @@ import java.util.List;
  * @param oldShape its shape in the input (for a copy made for one reader, the shape of what it copies)
  * @param newShape its shape in the output
  * @param kind     what it holds
+ * @param label    how the report says it changed: for a kernel, what the map did to it ({@code reordered},
+ *                 {@code copied}, {@code zero}, {@code mixed}, ...); otherwise the kind's own words
  * @param detail   more to say, or null (a copy made for one node of a tensor others share)
  */
-public record TensorChange(String tensor, List<Long> oldShape, List<Long> newShape, Kind kind, String detail) {
+public record TensorChange(String tensor, List<Long> oldShape, List<Long> newShape, Kind kind, String label,
+                           String detail) {
 
     /** What a changed tensor holds, which says how it was changed. */
     public enum Kind {
-        /** A kernel, mixed by the channel map. */
+        /** A kernel, mixed by the channel map (its label says how: reordered, copied, zero, mixed). */
         MIXED("mixed"),
         /** Per-channel constants (normalisation statistics), re-indexed. */
         CONSTANTS("per-channel constants"),
@@ -38,6 +43,7 @@ public record TensorChange(String tensor, List<Long> oldShape, List<Long> newSha
     public TensorChange {
         oldShape = List.copyOf(oldShape);
         newShape = List.copyOf(newShape);
+        label = label == null ? kind.toString() : label;
     }
 
     public static TensorChange of(String tensor, long[] oldShape, long[] newShape, Kind kind) {
@@ -46,11 +52,21 @@ public record TensorChange(String tensor, List<Long> oldShape, List<Long> newSha
 
     public static TensorChange of(String tensor, long[] oldShape, long[] newShape, Kind kind, String detail) {
         return new TensorChange(tensor, Arrays.stream(oldShape).boxed().toList(), Arrays.stream(newShape).boxed().toList(),
-                kind, detail);
+                kind, null, detail);
+    }
+
+    /** A kernel mixed by {@code map}, labelled with what the map did to it ({@link ChannelMap#kernelChange()}). */
+    public static TensorChange kernel(String tensor, long[] oldShape, long[] newShape, ChannelMap map) {
+        return of(tensor, oldShape, newShape, Kind.MIXED).labelled(map.kernelChange());
+    }
+
+    /** The same change, described as {@code how}. */
+    public TensorChange labelled(String how) {
+        return new TensorChange(tensor, oldShape, newShape, kind, how, detail);
     }
 
     /** The report's line: {@code conv1/kernel [3, 3, 3, 64] -> [3, 3, 4, 64] (mixed)}. */
     public String describe() {
-        return tensor + " " + oldShape + " -> " + newShape + " (" + kind + (detail == null ? "" : "; " + detail) + ")";
+        return tensor + " " + oldShape + " -> " + newShape + " (" + label + (detail == null ? "" : "; " + detail) + ")";
     }
 }

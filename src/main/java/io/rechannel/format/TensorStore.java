@@ -36,6 +36,11 @@ public interface TensorStore extends AutoCloseable {
         return Map.of();
     }
 
+    /** String metadata the file records beside its tensors (safetensors {@code __metadata__}); empty when none. */
+    default Map<String, String> metadata() {
+        return Map.of();
+    }
+
     /** The model's input and the tensors depending on its channels, where the format can tell. */
     default Optional<ModelInput> input() {
         return Optional.empty();
@@ -66,11 +71,17 @@ public interface TensorStore extends AutoCloseable {
      * @param channels  its channel count
      * @param readers   the tensors of the layers reading it directly (their input channels are its channels)
      * @param constants per-channel constants in front of those layers (normalisation statistics)
+     * @param bgrModel  the name by which the model is recognised as trained on blue-first (BGR) input, such as a
+     *                  caffe-style keras.applications model; null when nothing says so
      */
-    record ModelInput(int channels, List<String> readers, List<String> constants) {
+    record ModelInput(int channels, List<String> readers, List<String> constants, String bgrModel) {
         public ModelInput {
             readers = List.copyOf(readers);
             constants = List.copyOf(constants);
+        }
+
+        public ModelInput(int channels, List<String> readers, List<String> constants) {
+            this(channels, readers, constants, null);
         }
     }
 }

@@ -92,7 +92,12 @@ public final class Verification {
                     + " adaptation gives");
         }
         layers.add(new VerifyResult.LayerCheck(layer, weight, check.maxAbsDifference(), check.maxRelativeDifference(),
-                check.finite() && check.maxRelativeDifference() <= tolerance));
+                check.finite() && check.maxRelativeDifference() <= tolerance, check.provable()));
+    }
+
+    /** A check made outside the taps, with its own figures (a baked preprocessing layer). */
+    public void check(VerifyResult.LayerCheck check) {
+        layers.add(check);
     }
 
     /** A check of the whole model (a run of both in a runtime), with its own figures. */

@@ -1,6 +1,7 @@
 package io.rechannel.format;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import io.rechannel.core.ChannelMap;
 
 import java.util.List;
@@ -35,8 +36,21 @@ public record VerifyResult(String original, String adapted, String from, String 
                 notes.stream().map(AtomicOutput::withoutScratchNames).toList(), map);
     }
 
+    /** True when no difference was found (which proves the adaptation only when it is also {@link #provable}). */
     public boolean passed() {
         return problems.isEmpty() && layers.stream().allMatch(LayerCheck::passed);
+    }
+
+    /** False when some weight cannot prove anything (all its taps on the adapted channels are zero). */
+    @JsonProperty("provable")
+    public boolean provable() {
+        return layers.stream().allMatch(LayerCheck::provable);
+    }
+
+    /** {@code verified}, {@code difference found}, or {@code not provable from the weights}. */
+    @JsonProperty("status")
+    public String status() {
+        return !passed() ? "difference found" : provable() ? "verified" : "not provable from the weights";
     }
 
     public double maxAbsDifference() {
@@ -47,8 +61,21 @@ public record VerifyResult(String original, String adapted, String from, String 
         return layers.stream().mapToDouble(LayerCheck::maxRelativeDifference).max().orElse(0);
     }
 
-    /** One adapted weight: largest difference of any kernel tap between adapted and original on mapped input. */
+    /**
+     * One adapted weight: largest difference of any kernel tap between adapted and original on mapped input;
+     * {@code provable} is false when the original's taps on the adapted channels are all zero (any map agrees).
+     */
     public record LayerCheck(String layer, String weight, double maxAbsDifference, double maxRelativeDifference,
-                             boolean passed) {
+                             boolean passed, boolean provable) {
+
+        public LayerCheck(String layer, String weight, double maxAbsDifference, double maxRelativeDifference, boolean passed) {
+            this(layer, weight, maxAbsDifference, maxRelativeDifference, passed, true);
+        }
+
+        /** {@code ok}, {@code FAILED}, or {@code not provable from the weights}. */
+        @JsonProperty("status")
+        public String status() {
+            return !passed ? "FAILED" : provable ? "ok" : "not provable from the weights (all taps zero)";
+        }
     }
 }

@@ -40,7 +40,17 @@ final class KerasAdapter {
     private int resized;
     private final Set<ArrayNode> resizedShapes = Collections.newSetFromMap(new IdentityHashMap<>());
 
+    private final boolean statsInside;
+
     KerasAdapter(KerasPlan plan, ChannelMap map, AdaptOptions options, String source) {
+        this(plan, map, options, source, false);
+    }
+
+    /**
+     * @param statsOutside the model's outside preprocessing is known, so {@code stats} may go to it (the input
+     *                     contract) when no normalising layer sits in front of the adapted layers
+     */
+    KerasAdapter(KerasPlan plan, ChannelMap map, AdaptOptions options, String source, boolean statsOutside) {
         this.plan = plan;
         this.map = map;
         this.options = options;
@@ -53,7 +63,13 @@ final class KerasAdapter {
                         .map(c -> new PerChannelConstants.Target("'" + c.layer().path() + "'", c.statistic(),
                                 c.consumer().segment().slices()))).toList();
         PerChannelConstants.checkStatsTargets(options.stats(), targets, source, plan.dependency().input(),
-                "Normalization or BatchNormalization layer");
+                "Normalization or BatchNormalization layer", statsOutside);
+        statsInside = !targets.isEmpty();
+    }
+
+    /** True when {@code stats} go to a normalising layer inside the model (else to the input contract). */
+    boolean statsGoInside() {
+        return statsInside;
     }
 
     /** Every variable changed so far, with its shapes. */
@@ -84,10 +100,10 @@ final class KerasAdapter {
                 }
                 used = mixed.mixing() == KerasPlan.Mixing.PATTERN ? map.support() : map;
             }
-            remix(store, mixed, mixed.weight(), Mixing.kernel(used, seed), TensorChange.Kind.MIXED);
+            remix(store, mixed, mixed.weight(), Mixing.kernel(used, seed), TensorChange.Kind.MIXED, sliced.kernelChange());
             if (!options.dropsOptimizer()) {
                 for (KerasWeight slot : store.optimizerSlots(mixed.weight())) {
-                    remix(store, mixed, slot, Mixing.state(sliced), TensorChange.Kind.OPTIMIZER_STATE);
+                    remix(store, mixed, slot, Mixing.state(sliced), TensorChange.Kind.OPTIMIZER_STATE, null);
                 }
             }
         }
@@ -103,13 +119,16 @@ final class KerasAdapter {
         }
     }
 
-    /** Re-mixes {@code weight} (a kernel, or one of its optimizer slots) laid out as {@code viewed}'s kernel. */
+    /**
+     * Re-mixes {@code weight} (a kernel, or one of its optimizer slots) laid out as {@code viewed}'s kernel;
+     * {@code label} says what happened to it in the report (null: its kind's word).
+     */
     private void remix(KerasWeightStore store, KerasPlan.ViewedWeight viewed, KerasWeight weight, Mixing mixing,
-                       TensorChange.Kind kind) {
+                       TensorChange.Kind kind, String label) {
         TensorLayout layout = TensorLayout.of(weight.shape(), viewed.view(), viewed.dim());
         Remix remix = new Remix(source + ": " + weight.path(), layout, mixing);
         store.replace(weight, remix);
-        tensorChanges.add(TensorChange.of(weight.path(), weight.shape(), remix.newShape(), kind));
+        tensorChanges.add(TensorChange.of(weight.path(), weight.shape(), remix.newShape(), kind).labelled(label));
     }
 
     /** Updates the model config: input shapes, recorded tensor shapes, per-channel config lists. */

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /** Builds the {@code inspect} report of a Keras model. */
@@ -39,6 +38,7 @@ final class KerasInspector {
         List<Inspection.LayerInfo> layers = new ArrayList<>();
         List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
         List<String> notes = new ArrayList<>();
+        List<io.rechannel.format.InputContract> contracts = new ArrayList<>();
         if (!model.hasConfig()) {
             notes.add("weights-only file (no model config): the first layer with a kernel is taken as the input layer;"
                     + " choose another with " + OptionName.LAYER);
@@ -49,6 +49,7 @@ final class KerasInspector {
             }
             long[] shape = input.declaredShape().orElse(null);
             List<Long> shapeList = shape == null ? null : Arrays.stream(shape).boxed().toList();
+            KerasPlan planned = null;
             try {
                 KerasPlan plan = KerasPlanner.of(model, source)
                         .plan(options.analysisOnly().input(input.id()));
@@ -67,20 +68,28 @@ final class KerasInspector {
                     preprocessing.add(new Inspection.LayerInfo(layer.path(), layer.className(),
                             KerasH5Format.shapes(model.store().weightsOf(layer)), preprocessingDetail(layer)));
                 }
-                String caffe = plan.channels() == 3 ? caffeStyleModel(plan) : null;
+                String caffe = CaffeStyle.modelName(model, plan);
                 if (caffe != null) {
-                    notes.add("'" + caffe + "' looks like a caffe-style keras.applications model:"
-                            + " its first channel is blue; use " + OptionName.FROM + " BGR");
+                    notes.add(CaffeStyle.note(caffe));
                 }
+                planned = plan;
             } catch (RechannelException e) {
                 inputs.add(new Inspection.InputInfo(input.id(), shapeList, "unknown", -1));
                 notes.add("input '" + input.id() + "': " + e.getMessage());
             }
+            if (planned != null) {
+                // outside the try: a --norm that contradicts the model stops inspect (exit 2), it is no note
+                boolean caffe = CaffeStyle.modelName(model, planned) != null;
+                // a caffe-style model's channels are B, G, R unless the user names them
+                contracts.add(KerasInputContract.of(model, planned, input.id(), caffe && options.from() == null
+                        ? io.rechannel.core.ChannelLayout.parse("BGR") : options.fromLayout(planned.channels()), options.norm(),
+                        source));
+            }
         }
-        return new Inspection(source, format, details, inputs, layers, preprocessing, parameterCount(), notes);
+        return new Inspection(source, format, details, inputs, layers, preprocessing, parameterCount(), notes, contracts);
     }
 
-    private static String preprocessingDetail(KerasLayer layer) {
+    static String preprocessingDetail(KerasLayer layer) {
         List<String> parts = new ArrayList<>();
         for (String key : List.of("scale", "offset", "mean", "variance")) {
             if (layer.config().has(key) && !layer.config().get(key).isNull()) {
@@ -88,29 +97,6 @@ final class KerasInspector {
             }
         }
         return String.join(" ", parts);
-    }
-
-    /**
-     * The name of the model (or of the nested backbone) holding the first layer, when it is one of the
-     * keras.applications models whose preprocessing is caffe's (BGR); else null.
-     */
-    private String caffeStyleModel(KerasPlan plan) {
-        List<String> names = new ArrayList<>();
-        names.add(model.graph().root().path("config").path("name").asText(""));
-        for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
-            String scope = mixed.layer().scope();
-            if (!scope.isEmpty()) {
-                names.add(scope.substring(0, scope.length() - 1).replaceAll(".*/", ""));
-            }
-        }
-        for (String name : names) {
-            String lower = name.toLowerCase(Locale.ROOT);
-            if (lower.startsWith("vgg16") || lower.startsWith("vgg19") || lower.equals("resnet50")
-                    || (lower.startsWith("resnet101") || lower.startsWith("resnet152")) && !lower.contains("v2")) {
-                return name;
-            }
-        }
-        return null;
     }
 
     private long parameterCount() {

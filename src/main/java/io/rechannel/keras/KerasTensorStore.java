@@ -151,7 +151,8 @@ public final class KerasTensorStore implements TensorStore {
         } catch (RechannelException e) {
             return Optional.empty(); // several inputs, or a layer whose channel behaviour is unknown
         }
-        return Optional.of(new ModelInput(plan.channels(), names(plan.mixed()), names(plan.constants())));
+        return Optional.of(new ModelInput(plan.channels(), names(plan.mixed()), names(plan.constants()),
+                CaffeStyle.modelName(model, plan)));
     }
 
     private List<String> names(List<KerasPlan.ViewedWeight> viewed) {

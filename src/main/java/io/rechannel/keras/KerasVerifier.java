@@ -6,12 +6,14 @@ import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
+import io.rechannel.format.Progress;
 import io.rechannel.format.Verification;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.hdf5.DatasetInfo;
 import io.rechannel.hdf5.Hdf5File;
 import io.rechannel.verify.Verifier;
 
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -77,6 +79,9 @@ final class KerasVerifier {
             }
         }
         compareUnchanged(changed);
+        if (map != null) {
+            KerasBake.verify(original, before, adapted, after, map, options, originalName, verification);
+        }
         return verification.result();
     }
 
@@ -161,15 +166,19 @@ final class KerasVerifier {
         List<String> before = a.datasets("/");
         Set<String> after = new HashSet<>(b.datasets("/"));
         boolean optimizerDropped = original.store().hasOptimizer() && !adapted.store().hasOptimizer();
-        for (String path : before) {
-            if (!changed.contains(path)) {
-                verification.unchanged(path, after.contains(path),
-                        optimizerDropped && path.startsWith(original.store().optimizerGroup()), () -> sameBytes(a, b, path));
+        try (Progress progress = Progress.of("comparing " + Path.of(verification.adapted()).getFileName()
+                + " with the original", a.path().toFile().length())) { // the tensors make up most of the file
+            for (String path : before) {
+                if (!changed.contains(path)) {
+                    verification.unchanged(path, after.contains(path),
+                            optimizerDropped && path.startsWith(original.store().optimizerGroup()),
+                            () -> sameBytes(a, b, path, progress));
+                }
             }
         }
     }
 
-    private static boolean sameBytes(Hdf5File a, Hdf5File b, String path) {
+    private static boolean sameBytes(Hdf5File a, Hdf5File b, String path, Progress progress) {
         DatasetInfo x = a.dataset(path);
         DatasetInfo y = b.dataset(path);
         if (!Arrays.equals(x.shape(), y.shape()) || x.typeClass() != y.typeClass() || x.typeSize() != y.typeSize()) {
@@ -187,6 +196,7 @@ final class KerasVerifier {
             if (!Arrays.equals(a.readRows(path, start, count), b.readRows(path, start, count))) {
                 return false;
             }
+            progress.advance(count * rowBytes);
         }
         return true;
     }

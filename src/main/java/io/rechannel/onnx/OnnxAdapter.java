@@ -33,7 +33,11 @@ final class OnnxAdapter {
     private final Set<String> names = new HashSet<>();
     private int resizedShapes;
 
-    OnnxAdapter(OnnxPlan plan, ChannelMap map, AdaptOptions options) {
+    /**
+     * @param outsideKnown the preprocessing outside the model is known: the user's statistics may go to the input
+     *                     contract where no normalisation in front of the adapted layers takes them
+     */
+    OnnxAdapter(OnnxPlan plan, ChannelMap map, AdaptOptions options, boolean outsideKnown) {
         this.plan = plan;
         this.map = map;
         this.options = options;
@@ -41,7 +45,8 @@ final class OnnxAdapter {
         PerChannelConstants.checkStatsTargets(options.stats(), plan.constants().stream().filter(u -> u.statistic() != null)
                         .map(u -> new PerChannelConstants.Target("node '" + u.consumer().node().id() + "'", u.statistic(),
                                 u.consumer().segment().slices())).toList(),
-                plan.model().file().path().toString(), plan.dependency().input(), "Sub, Div, Mul or BatchNormalization node");
+                plan.model().file().path().toString(), plan.dependency().input(), "Sub, Div, Mul or BatchNormalization node",
+                outsideKnown);
     }
 
     OnnxEdits edits() {
@@ -54,7 +59,7 @@ final class OnnxAdapter {
                     Mixing.kernel(sliced, map.seed() ^ use.source().hashCode()));
             TensorData.Source source = TensorData.source(model, use.source());
             put(use, remix.newShape(), header -> ChangedTensor.remixed(header, remix, source.reader(),
-                    source.type(), model.file().path()), TensorChange.Kind.MIXED);
+                    source.type(), model.file().path()), TensorChange.Kind.MIXED, sliced.kernelChange());
         }
         for (OnnxPlan.Use use : plan.constants()) {
             ChannelMap sliced = use.consumer().segment().map(map);
@@ -62,7 +67,7 @@ final class OnnxAdapter {
                     use.statistic(), options.stats(), TensorData.type(model, use.source()),
                     model.file().path() + ": initializer '" + use.source() + "'");
             long[] dims = use.view().resizedShape(model.constantShape(use.source()), use.dim(), sliced.newCount());
-            put(use, dims, header -> ChangedTensor.of(header, dims, values, model.file().path()), TensorChange.Kind.CONSTANTS);
+            put(use, dims, header -> ChangedTensor.of(header, dims, values, model.file().path()), TensorChange.Kind.CONSTANTS, null);
         }
         resizeShapes();
         return edits;
@@ -80,10 +85,11 @@ final class OnnxAdapter {
 
     /**
      * Registers a changed constant under its own name, or, when other nodes read it too, as a copy
-     * for this node; {@code tensor} makes the output's tensor from its header (name, type, dims).
+     * for this node; {@code tensor} makes the output's tensor from its header (name, type, dims); {@code label} says
+     * in the report what happened to it (null: its kind's word).
      */
     private void put(OnnxPlan.Use use, long[] dims, Function<OnnxMl.TensorProto, ChangedTensor> tensor,
-                     TensorChange.Kind kind) {
+                     TensorChange.Kind kind, String label) {
         OnnxModel model = plan.model();
         OnnxMl.TensorProto base = TensorData.header(model, use.source());
         long[] oldDims = model.constantShape(use.source());
@@ -91,7 +97,7 @@ final class OnnxAdapter {
                 && model.file().initializers().containsKey(use.source()) && model.usesOf(use.source()) == 1;
         if (own) {
             edits.initializers.put(use.source(), tensor.apply(OnnxTensors.header(base, use.source(), dims)));
-            tensorChanges.add(TensorChange.of(use.source(), oldDims, dims, kind));
+            tensorChanges.add(TensorChange.of(use.source(), oldDims, dims, kind).labelled(label));
             return;
         }
         String name = use.source() + "_rechannel";
@@ -102,7 +108,7 @@ final class OnnxAdapter {
         int index = indexOf(use.node());
         edits.nodes.computeIfAbsent(index, i -> use.node().toBuilder()).setInput(use.input(), name);
         tensorChanges.add(TensorChange.of(name, oldDims, dims, kind, "a copy of shared " + use.source() + " for node '"
-                + use.consumer().node().id() + "'"));
+                + use.consumer().node().id() + "'").labelled(label));
     }
 
     private int indexOf(OnnxMl.NodeProto node) {

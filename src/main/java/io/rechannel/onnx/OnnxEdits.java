@@ -15,6 +15,8 @@ final class OnnxEdits {
     final Map<String, ChangedTensor> initializers = new LinkedHashMap<>();
     /** Initializers added (copies of shared ones, for the one node that changes). */
     final List<ChangedTensor> added = new ArrayList<>();
+    /** Nodes added before the graph's first node (they read only graph inputs and initializers). */
+    final List<OnnxMl.NodeProto> prepended = new ArrayList<>();
     /** Nodes whose inputs were rewired, by their position among the graph's nodes. */
     final Map<Integer, OnnxMl.NodeProto.Builder> nodes = new HashMap<>();
     /** Graph inputs and value infos with new shapes, by name. */

@@ -6,6 +6,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import io.rechannel.core.RechannelException;
 import io.rechannel.core.Shapes;
+import io.rechannel.format.Progress;
 
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -29,6 +30,8 @@ import java.util.Map;
 final class OnnxFile {
 
     static final int MODEL_GRAPH = 7;
+    static final int MODEL_OPSET_IMPORT = 8;
+    static final int MODEL_METADATA_PROPS = 14;
     static final int GRAPH_NODE = 1;
     static final int GRAPH_INITIALIZER = 5;
     static final int GRAPH_INPUT = 11;
@@ -68,6 +71,8 @@ final class OnnxFile {
     private final List<OnnxMl.ValueInfoProto> valueInfos = new ArrayList<>();
     private final Map<String, TensorInfo> initializers = new LinkedHashMap<>();
     private final List<String> sparseInitializers = new ArrayList<>();
+    private final Map<String, Long> opsets = new LinkedHashMap<>();
+    private final Map<String, String> metadata = new LinkedHashMap<>();
     private Span graph;
     private long irVersion;
 
@@ -80,7 +85,8 @@ final class OnnxFile {
             throw new RechannelException(RechannelException.Kind.IO, path + ": no such file");
         }
         OnnxFile file = new OnnxFile(path);
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(path), 1 << 16)) {
+        try (Progress progress = Progress.of("reading " + path.getFileName(), Files.size(path));
+             InputStream in = new BufferedInputStream(progress.counting(Files.newInputStream(path)), 1 << 16)) {
             file.index(CodedInputStream.newInstance(in));
         } catch (InvalidProtocolBufferException e) {
             throw RechannelException.malformed(path + ": not an ONNX model (damaged or truncated protobuf: "
@@ -118,8 +124,15 @@ final class OnnxFile {
                 modelFields.add(graph);
                 continue;
             }
-            if (number == 1 && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_VARINT) {
+            int wire = WireFormat.getTagWireType(tag);
+            if (number == 1 && wire == WireFormat.WIRETYPE_VARINT) {
                 irVersion = in.readInt64();
+            } else if (number == MODEL_OPSET_IMPORT && wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                OnnxMl.OperatorSetIdProto opset = OnnxMl.OperatorSetIdProto.parseFrom(in.readBytes());
+                opsets.merge(opset.getDomain().equals("ai.onnx") ? "" : opset.getDomain(), opset.getVersion(), Math::max);
+            } else if (number == MODEL_METADATA_PROPS && wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+                OnnxMl.StringStringEntryProto entry = OnnxMl.StringStringEntryProto.parseFrom(in.readBytes());
+                metadata.put(entry.getKey(), entry.getValue());
             } else if (!in.skipField(tag)) {
                 return;
             }
@@ -254,6 +267,16 @@ final class OnnxFile {
 
     public long irVersion() {
         return irVersion;
+    }
+
+    /** The operator set imported for {@code domain} ({@code ""}: the default ONNX domain), or -1 when none is. */
+    public long opset(String domain) {
+        return opsets.getOrDefault(domain, -1L);
+    }
+
+    /** The model's {@code metadata_props}, key to value, in file order. */
+    public Map<String, String> metadata() {
+        return metadata;
     }
 
     public List<OnnxMl.NodeProto> nodes() {

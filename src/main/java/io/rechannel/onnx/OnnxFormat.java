@@ -6,6 +6,7 @@ import io.rechannel.core.ChannelMap;
 import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
+import io.rechannel.format.InputContract;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
 import io.rechannel.format.TensorStore;
@@ -75,11 +76,13 @@ public final class OnnxFormat implements ModelFormat {
         List<Inspection.LayerInfo> layers = new ArrayList<>();
         List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
         List<String> notes = new ArrayList<>();
+        List<InputContract> contracts = new ArrayList<>();
         for (Node input : model.graph().inputs()) {
             if (options.input() != null && !options.input().equals(input.id())) {
                 continue;
             }
             List<Long> shape = input.declaredShape().map(s -> Arrays.stream(s).boxed().toList()).orElse(null);
+            OnnxPlan planned = null;
             try {
                 OnnxPlan plan = OnnxPlan.of(model, options.analysisOnly().input(input.id()), file.toString());
                 inputs.add(new Inspection.InputInfo(input.id(), shape,
@@ -95,13 +98,18 @@ public final class OnnxFormat implements ModelFormat {
                     preprocessing.add(new Inspection.LayerInfo(use.consumer().node().id(), use.node().getOpType(),
                             Map.of(use.source(), Arrays.stream(model.constantShape(use.source())).boxed().toList()), ""));
                 }
+                planned = plan;
             } catch (RechannelException e) {
                 inputs.add(new Inspection.InputInfo(input.id(), shape, "unknown", -1));
                 notes.add("input '" + input.id() + "': " + e.getMessage());
             }
+            if (planned != null) {
+                // outside the try: a --norm that contradicts the model stops inspect (exit 2), it is no note
+                contracts.add(OnnxInputContract.of(planned, options.fromLayout(planned.channels()), options.norm()));
+            }
         }
         long parameters = model.file().initializers().values().stream().mapToLong(OnnxFile.TensorInfo::elementCount).sum();
-        return new Inspection(file.toString(), name(), details, inputs, layers, preprocessing, parameters, notes);
+        return new Inspection(file.toString(), name(), details, inputs, layers, preprocessing, parameters, notes, contracts);
     }
 
     @Override
@@ -112,11 +120,23 @@ public final class OnnxFormat implements ModelFormat {
         OnnxModel model = OnnxModel.of(file);
         OnnxPlan plan = OnnxPlan.of(model, options, source);
         ChannelMap map = options.changingMap(plan.channels(), source);
-        OnnxAdapter adapter = new OnnxAdapter(plan, map, options);
+        InputContract contract = OnnxInputContract.adapted(plan, map, options);
+        OnnxBake bake = new OnnxBake(plan);
+        if (options.bake()) {
+            contract.checkBakeable(source);
+            bake.check();
+        }
+        OnnxAdapter adapter = new OnnxAdapter(plan, map, options, contract.mean() != null);
         OnnxEdits edits = adapter.edits();
         List<String> changes = new ArrayList<>(List.of(adapter.shapeChanges()));
+        if (options.bake()) {
+            List<String> added = bake.apply(edits, contract);
+            contract = contract.baked(added);
+            added.forEach(line -> changes.add("preprocessing baked in: " + line));
+        }
         changes.addAll(OnnxOutput.write(file, edits, output, overwrite));
-        return AdaptResult.of(source, output.toString(), map, adapter.tensorChanges(), changes, List.of());
+        return AdaptResult.of(source, output.toString(), map, adapter.tensorChanges(), changes, List.of())
+                .withContract(contract);
     }
 
     @Override

@@ -12,47 +12,65 @@ import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ChannelMixer;
 import io.rechannel.core.RechannelException;
 import io.rechannel.core.Shapes;
+import io.rechannel.format.Progress;
 import io.rechannel.format.Verification;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.graph.ChannelAxis;
 
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
- * The end-to-end check of an adapted ONNX model in ONNX Runtime, beside the layer-level proof: the adapted
- * model on random x' must give the original's outputs on the input that gives its first layers Mᵀ of what
- * the adapted model's per-channel preprocessing makes of x'. Possible when only per-channel arithmetic
- * stands between the input and the adapted layers and the input takes floats; otherwise the report says
- * why it was skipped.
+ * The end-to-end part of verify, beside the layer-level proof: ONNX Runtime runs the adapted model on random x′
+ * and the original on the input that gives its first layers Mᵀ of what the adapted model's per-channel
+ * preprocessing makes of x′; the outputs must agree within {@link #RUNTIME_TOLERANCE} of their magnitude.
+ * Possible when only per-channel arithmetic stands between the input and the adapted layers and the input takes
+ * floats; otherwise the report says why it was skipped.
+ *
+ * <p>A model with more than {@link #WHOLE_MODEL_BYTES} of weights is not run whole: ONNX Runtime would parse and
+ * hold every weight (1.2 GB and most of a minute for torchvision's VGG19), to prove what the tap check has
+ * proved already. Its check runs the sub-graph computing the adapted layers' outputs ({@link OnnxSubGraph}), and
+ * every node outside that sub-graph must be identical to the original's (the initializers are compared anyway),
+ * so that the rest of the model computes the same from the same values.
  */
 final class OnnxRuntimeCheck {
 
-    /** Tolerance of the end-to-end comparison, relative to the output's magnitude: float32 through a network. */
+    /** Tolerance of the comparison, relative to the output's magnitude: float32 through a network. */
     static final double RUNTIME_TOLERANCE = 1e-4;
 
-    /** The largest input the whole-model check feeds (values): its arrays must fit the launcher's heap. */
+    /** The largest input the check feeds (values): its arrays must fit the launcher's heap. */
     static final long MAX_TEST_INPUT = 1L << 21;
+
+    /** Models with more weights than this (the original's) are checked on the sub-graph ending at the adapted layers. */
+    static final long WHOLE_MODEL_BYTES = 128L << 20;
+
+    /** The most weight bytes such a sub-graph may hold: they are read into memory to build it. */
+    static final long SUB_GRAPH_BYTES = 8L << 20;
 
     private static final Set<String> AFFINE_PATH = Set.of(
             "Identity", "Cast", "Transpose", "Flatten", "Sub", "Add", "Mul", "Div", "BatchNormalization");
 
     private final Path original;
     private final Path adapted;
+    private final Verification verification;
 
-    OnnxRuntimeCheck(Path original, Path adapted) {
+    /** The check of {@code adapted} against {@code original}, reported to {@code verification}. */
+    OnnxRuntimeCheck(Path original, Path adapted, Verification verification) {
         this.original = original;
         this.adapted = adapted;
+        this.verification = verification;
     }
 
     /** Runs both models where it can, adding the comparison to {@code verification}; else says why not. */
-    void check(OnnxPlan before, OnnxPlan after, ChannelMap map, Verification verification) {
+    void check(OnnxPlan before, OnnxPlan after, ChannelMap map) {
         double[][] oldAffine = affine(before, map.oldCount());
         double[][] newAffine = affine(after, map.newCount());
         String input = after.dependency().input();
@@ -62,12 +80,11 @@ final class OnnxRuntimeCheck {
         } else if (oldAffine == null || newAffine == null) {
             verification.note("the whole-model check was skipped: between the input and the adapted layers sits more than"
                     + " per-channel arithmetic; the layer checks above prove the adaptation");
-        } else if (testInputSize(after) > MAX_TEST_INPUT) {
-            verification.note("the whole-model check was skipped: input '" + input + "' declares more than "
-                    + MAX_TEST_INPUT + " values, more than the check holds in memory; the layer checks above prove the"
-                    + " adaptation");
         } else {
-            verification.wholeModel(runtimeCheck(before, after, map, oldAffine, newAffine));
+            VerifyResult.LayerCheck check = check(before, after, map, oldAffine, newAffine);
+            if (check != null) {
+                verification.wholeModel(check);
+            }
         }
     }
 
@@ -167,37 +184,113 @@ final class OnnxRuntimeCheck {
         return values.length == channels ? values : null;
     }
 
-    /** The shape of the whole-model check's input: the declared one, symbolic batch 2, other symbolic axes 32. */
+    /** What is run of one model: the file itself, or a sub-graph of it. */
+    private record Part(Path file, OnnxSubGraph subGraph) {
+    }
+
+    /** The check, or null when it cannot be run (the reason is noted). */
+    private VerifyResult.LayerCheck check(OnnxPlan before, OnnxPlan after, ChannelMap map, double[][] oldAffine,
+                                          double[][] newAffine) {
+        String input = after.dependency().input();
+        long[] shape = testShape(after);
+        if (count(shape) > MAX_TEST_INPUT) {
+            verification.note("the whole-model check was skipped: input '" + input + "' declares more than " + MAX_TEST_INPUT
+                    + " values, more than the check holds in memory; the layer checks above prove the adaptation");
+            return null;
+        }
+        Part oldPart = new Part(original, null);
+        Part newPart = new Part(adapted, null);
+        String label = "(whole model, ONNX Runtime)";
+        // the original's size decides: the adapted model differs only by the new channels of its first layers
+        if (weightBytes(before.model().file()) > WHOLE_MODEL_BYTES) {
+            OnnxSubGraph oldGraph = OnnxSubGraph.of(before.model().file(), ends(before, before), SUB_GRAPH_BYTES);
+            OnnxSubGraph newGraph = OnnxSubGraph.of(after.model().file(), ends(before, after), SUB_GRAPH_BYTES);
+            if (oldGraph == null || newGraph == null) {
+                verification.note("the whole-model check was skipped: the model holds more than " + (WHOLE_MODEL_BYTES >> 20)
+                        + " MB of weights and the adapted layers' sub-graph more than " + (SUB_GRAPH_BYTES >> 20)
+                        + " MB; the layer checks above prove the adaptation");
+                return null;
+            }
+            compareOthers(before.model(), oldGraph, after.model(), newGraph);
+            oldPart = new Part(original, oldGraph);
+            newPart = new Part(adapted, newGraph);
+            label = "(adapted layers' outputs, ONNX Runtime)";
+            int ran = newGraph.nodes().size();
+            int others = after.model().file().nodes().size() - ran;
+            verification.note(String.format(Locale.ROOT, "ONNX Runtime ran %s computing the adapted layers' outputs, not the whole"
+                    + " model (more than %d MB of weights); the other %s identical to the original's",
+                    ran == 1 ? "the node" : "the " + ran + " nodes", WHOLE_MODEL_BYTES >> 20,
+                    others == 1 ? "node is" : others + " nodes are"));
+        }
+        double[][] inputs = inputs(shape, after.dependency().axis(), map, oldAffine, newAffine);
+        long[] oldShape = shape.clone();
+        oldShape[after.dependency().axis().index(shape.length)] = map.oldCount();
+        OrtEnvironment env = environment();
+        float[][] yOld = runOrRefuse(env, oldPart, before.dependency().input(), inputs[0], oldShape);
+        float[][] yNew = runOrRefuse(env, newPart, input, inputs[1], shape);
+        return compare(label, yOld, yNew);
+    }
+
+    /** The adapted layers (in the original's order) as nodes of {@code plan}'s model. */
+    private static List<OnnxMl.NodeProto> ends(OnnxPlan before, OnnxPlan plan) {
+        List<OnnxMl.NodeProto> ends = new ArrayList<>();
+        for (OnnxPlan.Use use : before.weights()) {
+            OnnxMl.NodeProto node = plan.model().node(use.consumer().node().id());
+            if (node != null && !ends.contains(node)) {
+                ends.add(node);
+            }
+        }
+        return ends;
+    }
+
+    /** Every node outside the sub-graphs must be the original's, in the same order. */
+    private void compareOthers(OnnxModel before, OnnxSubGraph oldGraph, OnnxModel after, OnnxSubGraph newGraph) {
+        List<OnnxMl.NodeProto> old = oldGraph.others(before.file());
+        List<OnnxMl.NodeProto> now = newGraph.others(after.file());
+        if (old.size() != now.size()) {
+            verification.problem(adapted + ": " + now.size() + " nodes after the adapted layers, the original has " + old.size());
+            return;
+        }
+        for (int i = 0; i < old.size(); i++) {
+            if (!old.get(i).equals(now.get(i))) {
+                verification.problem(adapted + ": node '" + before.idOf(old.get(i)) + "' differs from the original's");
+            }
+        }
+    }
+
+    /** The bytes of a model's initializers. */
+    static long weightBytes(OnnxFile file) {
+        long bytes = 0;
+        for (OnnxFile.TensorInfo info : file.initializers().values()) {
+            bytes += info.isExternal() ? OnnxExternalData.of(file, info).length() : info.span().end() - info.span().payloadStart();
+        }
+        return bytes;
+    }
+
+    /** The shape of the check's input: the declared one, symbolic batch 1, other symbolic axes 32. */
     private long[] testShape(OnnxPlan after) {
         String inputName = after.dependency().input();
         long[] shape = after.model().graph().node(inputName).declaredShape().orElseThrow(() ->
                 RechannelException.unsupported(adapted + ": input '" + inputName + "' declares no shape to test with")).clone();
         for (int d = 0; d < shape.length; d++) {
             if (shape[d] <= 0) {
-                shape[d] = d == 0 ? 2 : 32;
+                shape[d] = d == 0 ? 1 : 32;
             }
         }
         return shape;
     }
 
-    /** The number of values of the check's input, or Long.MAX_VALUE when it overflows. */
-    private long testInputSize(OnnxPlan after) {
+    /** The number of values of a shape, or Long.MAX_VALUE when it overflows. */
+    private static long count(long[] shape) {
         try {
-            return Shapes.count(testShape(after));
+            return Shapes.count(shape);
         } catch (ArithmeticException e) {
             return Long.MAX_VALUE;
         }
     }
 
-    /**
-     * ONNX Runtime: the adapted model on random x' against the original on the input that gives the
-     * original's first layers Mᵀ of what the adapted model's per-channel preprocessing makes of x'.
-     */
-    private VerifyResult.LayerCheck runtimeCheck(OnnxPlan before, OnnxPlan after, ChannelMap map, double[][] oldAffine,
-                                                 double[][] newAffine) {
-        String inputName = after.dependency().input();
-        long[] shape = testShape(after);
-        ChannelAxis axis = after.dependency().axis();
+    /** {the original's input, the adapted model's input x′}. */
+    private static double[][] inputs(long[] shape, ChannelAxis axis, ChannelMap map, double[][] oldAffine, double[][] newAffine) {
         int channelIndex = axis.index(shape.length);
         long outer = 1;
         long inner = 1;
@@ -237,11 +330,10 @@ final class OnnxRuntimeCheck {
                 }
             }
         }
-        long[] oldShape = shape.clone();
-        oldShape[channelIndex] = map.oldCount();
-        OrtEnvironment env = environment();
-        float[][] yOld = runOrRefuse(env, original, before.dependency().input(), mapped, oldShape);
-        float[][] yNew = runOrRefuse(env, adapted, inputName, x, shape);
+        return new double[][] {mapped, x};
+    }
+
+    private VerifyResult.LayerCheck compare(String label, float[][] yOld, float[][] yNew) {
         for (int o = 0; o < Math.max(yOld.length, yNew.length); o++) {
             if (o >= yOld.length || o >= yNew.length || yOld[o].length != yNew[o].length) {
                 throw RechannelException.inexact(adapted + ": output " + o + " of the model has another size than the"
@@ -261,8 +353,7 @@ final class OnnxRuntimeCheck {
                 maxRel = Math.max(maxRel, diff / Math.max(1, scale));
             }
         }
-        return new VerifyResult.LayerCheck("(whole model, ONNX Runtime)", "outputs", maxAbs, maxRel,
-                maxRel <= RUNTIME_TOLERANCE);
+        return new VerifyResult.LayerCheck(label, "outputs", maxAbs, maxRel, maxRel <= RUNTIME_TOLERANCE);
     }
 
     /**
@@ -273,37 +364,67 @@ final class OnnxRuntimeCheck {
         return OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
     }
 
-    /** {@link #run}, with ONNX Runtime's refusal reported as one line naming the model it refused. */
-    private static float[][] runOrRefuse(OrtEnvironment env, Path model, String input, double[] values, long[] shape) {
-        try {
-            return run(env, model, input, values, shape);
+    /** Runs a part, showing progress when it takes a while; ONNX Runtime's refusal is one line naming the model. */
+    private static float[][] runOrRefuse(OrtEnvironment env, Part part, String input, double[] values, long[] shape) {
+        String what = part.subGraph() == null ? part.file().getFileName().toString()
+                : "the adapted layers of " + part.file().getFileName();
+        float[][] outputs;
+        try (Progress progress = Progress.of("running " + what + " in ONNX Runtime")) {
+            outputs = part.subGraph() == null ? run(env, part.file(), input, values, shape)
+                    : run(env, part.subGraph().model(), input, values, shape);
         } catch (OrtException e) {
-            throw RechannelException.inexact(model + ": ONNX Runtime cannot run the model, so it cannot be compared: "
+            throw RechannelException.inexact(part.file() + ": ONNX Runtime cannot run the model, so it cannot be compared: "
                     + String.valueOf(e.getMessage()).strip().replaceAll("\\s*\\n\\s*", " "));
+        }
+        for (int i = 0; i < outputs.length; i++) {
+            if (outputs[i] == null) {
+                throw RechannelException.inexact(part.file() + ": output " + i + " is not a float32 tensor, so it cannot be compared");
+            }
+        }
+        return outputs;
+    }
+
+    /** Runs a model file on one float input; returns every output flattened (null for an output that is not float32). */
+    static float[][] run(OrtEnvironment env, Path model, String input, double[] values, long[] shape) throws OrtException {
+        try (OrtSession.SessionOptions options = options(); OrtSession session = env.createSession(model.toString(), options)) {
+            return run(env, session, input, values, shape);
         }
     }
 
-    /** Runs a model on one float input; returns every float output flattened. */
-    static float[][] run(OrtEnvironment env, Path model, String input, double[] values, long[] shape) throws OrtException {
+    private static float[][] run(OrtEnvironment env, byte[] model, String input, double[] values, long[] shape) throws OrtException {
+        try (OrtSession.SessionOptions options = options(); OrtSession session = env.createSession(model, options)) {
+            return run(env, session, input, values, shape);
+        }
+    }
+
+    private static OrtSession.SessionOptions options() throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+        options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
+        return options;
+    }
+
+    private static float[][] run(OrtEnvironment env, OrtSession session, String input, double[] values, long[] shape)
+            throws OrtException {
         float[] data = new float[values.length];
         for (int i = 0; i < data.length; i++) {
             data[i] = (float) values[i];
         }
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
-            options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
-            try (OrtSession session = env.createSession(model.toString(), options);
-                 OnnxTensor tensor = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
-                 OrtSession.Result result = session.run(Map.of(input, tensor))) {
-                float[][] outputs = new float[result.size()][];
-                for (int i = 0; i < result.size(); i++) {
-                    OnnxValue value = result.get(i);
-                    FloatBuffer buffer = ((OnnxTensor) value).getFloatBuffer();
+        try (OnnxTensor tensor = OnnxTensor.createTensor(env, FloatBuffer.wrap(data), shape);
+             OrtSession.Result result = session.run(Map.of(input, tensor))) {
+            float[][] outputs = new float[result.size()][];
+            for (int i = 0; i < result.size(); i++) {
+                OnnxValue value = result.get(i);
+                // a copy of ONNX Runtime's output, on the heap: taken as it is, not copied again
+                FloatBuffer buffer = value instanceof OnnxTensor t ? t.getFloatBuffer() : null;
+                if (buffer != null && buffer.hasArray() && buffer.arrayOffset() == 0 && buffer.array().length == buffer.remaining()) {
+                    outputs[i] = buffer.array();
+                } else if (buffer != null) {
                     outputs[i] = new float[buffer.remaining()];
                     buffer.get(outputs[i]);
                 }
-                return outputs;
             }
+            return outputs;
         }
     }
 }

@@ -8,6 +8,7 @@ import io.rechannel.core.ChannelMap;
 import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
 import io.rechannel.format.ByteRanges;
+import io.rechannel.format.Progress;
 import io.rechannel.format.Verification;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.verify.Verifier;
@@ -21,7 +22,8 @@ import java.util.Set;
 /**
  * Finds, in an original and an adapted ONNX model, what {@link Verification} checks: each mixed weight and its
  * counterpart (read block by block), the per-channel constants in front of them, and every other initializer,
- * compared byte for byte. Then {@link OnnxRuntimeCheck} runs both models where it can.
+ * compared byte for byte. Then {@link OnnxRuntimeCheck} runs both models where it can, and {@link OnnxBake} checks
+ * preprocessing baked into the adapted model.
  */
 final class OnnxVerifier {
 
@@ -65,7 +67,8 @@ final class OnnxVerifier {
         }
         compareOthers(before.file(), after.file(), changed);
         if (map != null) {
-            new OnnxRuntimeCheck(original, adapted).check(oldPlan, newPlan, map, verification);
+            new OnnxRuntimeCheck(original, adapted, verification).check(oldPlan, newPlan, map);
+            OnnxBake.verify(oldPlan, newPlan, map, options, verification);
         }
         return verification.result();
     }
@@ -113,26 +116,32 @@ final class OnnxVerifier {
 
     /** Every initializer outside the adapted ones must hold the same bytes. */
     private void compareOthers(OnnxFile a, OnnxFile b, Set<String> changed) {
-        for (OnnxFile.TensorInfo x : a.initializers().values()) {
-            if (!changed.contains(x.name())) {
-                OnnxFile.TensorInfo y = b.initializers().get(x.name());
-                verification.unchanged("initializer '" + x.name() + "'", y != null, false, () -> Arrays.equals(x.dims(), y.dims())
-                        && x.dataType() == y.dataType() && sameData(a, x, b, y));
+        try (Progress progress = Progress.of("comparing " + adapted.getFileName() + " with the original",
+                OnnxRuntimeCheck.weightBytes(a))) {
+            for (OnnxFile.TensorInfo x : a.initializers().values()) {
+                if (!changed.contains(x.name())) {
+                    OnnxFile.TensorInfo y = b.initializers().get(x.name());
+                    verification.unchanged("initializer '" + x.name() + "'", y != null, false,
+                            () -> Arrays.equals(x.dims(), y.dims()) && x.dataType() == y.dataType()
+                                    && sameData(a, x, b, y, progress));
+                }
             }
         }
     }
 
-    private static boolean sameData(OnnxFile a, OnnxFile.TensorInfo x, OnnxFile b, OnnxFile.TensorInfo y) {
+    private static boolean sameData(OnnxFile a, OnnxFile.TensorInfo x, OnnxFile b, OnnxFile.TensorInfo y,
+                                    Progress progress) {
         if (x.isExternal() != y.isExternal()) {
             return false;
         }
         if (!x.isExternal()) {
             long length = x.span().end() - x.span().start();
             return length == y.span().end() - y.span().start()
-                    && ByteRanges.same(a.path(), x.span().start(), b.path(), y.span().start(), length);
+                    && ByteRanges.same(a.path(), x.span().start(), b.path(), y.span().start(), length, progress);
         }
         OnnxExternalData xd = OnnxExternalData.of(a, x);
         OnnxExternalData yd = OnnxExternalData.of(b, y);
-        return xd.length() == yd.length() && ByteRanges.same(xd.file(), xd.offset(), yd.file(), yd.offset(), xd.length());
+        return xd.length() == yd.length() && ByteRanges.same(xd.file(), xd.offset(), yd.file(), yd.offset(), xd.length(),
+                progress);
     }
 }

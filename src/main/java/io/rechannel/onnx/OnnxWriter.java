@@ -54,6 +54,10 @@ final class OnnxWriter {
             ChangedTensor changed = null;
             switch (span.number()) {
                 case OnnxFile.GRAPH_NODE -> {
+                    if (nodeIndex == 0) {
+                        // ahead of every node: what they compute is read only by nodes after them
+                        edits.prepended.forEach(added -> graphParts.add(new Part(0, 0, field(OnnxFile.GRAPH_NODE, added))));
+                    }
                     OnnxMl.NodeProto.Builder node = edits.nodes.get(nodeIndex++);
                     replacement = node == null ? null : node.build();
                 }

@@ -148,6 +148,14 @@ final class SafetensorsStore implements TensorStore {
         return StateDictPlanner.input(this);
     }
 
+    /** Every shard's {@code __metadata__}, merged in shard order. */
+    @Override
+    public Map<String, String> metadata() {
+        Map<String, String> metadata = new LinkedHashMap<>();
+        shards.values().forEach(shard -> metadata.putAll(shard.metadata()));
+        return metadata;
+    }
+
     @Override
     public Map<String, String> details() {
         Map<String, String> details = new LinkedHashMap<>();

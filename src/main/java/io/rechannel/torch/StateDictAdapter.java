@@ -55,11 +55,14 @@ final class StateDictAdapter {
         return edits;
     }
 
-    /** Refuses statistics for new channels when the state dict holds no pixel_mean or pixel_std to take them. */
-    static void checkStats(StateDictPlanner.Plan plan, AdaptOptions options, String source) {
+    /**
+     * Refuses statistics for new channels when the state dict holds no pixel_mean or pixel_std to take them and
+     * the preprocessing outside the model is not known either ({@code outsideKnown}: they go to the input contract).
+     */
+    static void checkStats(StateDictPlanner.Plan plan, AdaptOptions options, String source, boolean outsideKnown) {
         PerChannelConstants.checkStatsTargets(options.stats(), plan.constants().stream()
                 .map(c -> new PerChannelConstants.Target("'" + c.tensor().name() + "'", statistic(c), 1)).toList(),
-                source, null, "pixel_mean or pixel_std buffer");
+                source, null, "pixel_mean or pixel_std buffer", outsideKnown);
     }
 
     /** What a per-channel buffer holds: {@code pixel_mean} the mean, {@code pixel_std} the standard deviation. */
@@ -76,14 +79,17 @@ final class StateDictAdapter {
         };
     }
 
-    /** Every changed tensor with its shapes, for the report. */
-    static List<TensorChange> describe(List<TensorEdit> edits, StateDictPlanner.Plan plan) {
+    /** Every changed tensor with its shapes, for the report; a kernel labelled with what {@code map} did to it. */
+    static List<TensorChange> describe(List<TensorEdit> edits, StateDictPlanner.Plan plan, ChannelMap map) {
         List<TensorChange> changes = new ArrayList<>();
         for (TensorEdit e : edits) {
-            TensorChange.Kind kind = plan.weights().stream().anyMatch(t -> t.tensor().equals(e.tensor())) ? TensorChange.Kind.MIXED
-                    : plan.constants().stream().anyMatch(t -> t.tensor().equals(e.tensor())) ? TensorChange.Kind.CONSTANTS
-                    : TensorChange.Kind.OPTIMIZER_STATE;
-            changes.add(TensorChange.of(e.tensor().name(), e.tensor().shape(), e.shape(), kind));
+            if (plan.weights().stream().anyMatch(t -> t.tensor().equals(e.tensor()))) {
+                changes.add(TensorChange.kernel(e.tensor().name(), e.tensor().shape(), e.shape(), map));
+            } else {
+                TensorChange.Kind kind = plan.constants().stream().anyMatch(t -> t.tensor().equals(e.tensor()))
+                        ? TensorChange.Kind.CONSTANTS : TensorChange.Kind.OPTIMIZER_STATE;
+                changes.add(TensorChange.of(e.tensor().name(), e.tensor().shape(), e.shape(), kind));
+            }
         }
         return changes;
     }

@@ -4,6 +4,7 @@ import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.format.ByteRanges;
 import io.rechannel.format.NamedTensor;
+import io.rechannel.format.Progress;
 import io.rechannel.format.TensorStore;
 import io.rechannel.format.Verification;
 import io.rechannel.format.VerifyResult;
@@ -12,6 +13,7 @@ import io.rechannel.verify.Verifier;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -56,15 +58,22 @@ final class StateDictVerifier {
                 checkKept(s, map, true);
             }
         }
-        for (NamedTensor t : original.tensors()) {
-            if (!changed.contains(t.name())) {
+        compareUnchanged(changed, dropped);
+        return verification.result();
+    }
+
+    /** Every other tensor, byte for byte. */
+    private void compareUnchanged(Set<String> changed, boolean dropped) {
+        List<NamedTensor> others = original.tensors().stream().filter(t -> !changed.contains(t.name())).toList();
+        long total = others.stream().mapToLong(t -> original.raw(t).map(TensorStore.RawRange::length).orElse(0L)).sum();
+        try (Progress progress = Progress.of("comparing " + adapted.file().getFileName() + " with the original", total)) {
+            for (NamedTensor t : others) {
                 NamedTensor now = after.get(t.name());
                 verification.unchanged("'" + t.name() + "'", now != null, dropped && t.isOptimizerSlot(),
                         () -> now.dtype().equals(t.dtype()) && Arrays.equals(now.shape(), t.shape())
-                                && sameBytes(original.raw(t).orElseThrow(), adapted.raw(now).orElseThrow()));
+                                && sameBytes(original.raw(t).orElseThrow(), adapted.raw(now).orElseThrow(), progress));
             }
         }
-        return verification.result();
     }
 
     private ChannelMap channelMap(AdaptOptions options, StateDictPlanner.Plan plan) {
@@ -106,7 +115,7 @@ final class StateDictVerifier {
         }
     }
 
-    private static boolean sameBytes(TensorStore.RawRange a, TensorStore.RawRange b) {
-        return a.length() == b.length() && ByteRanges.same(a.file(), a.offset(), b.file(), b.offset(), a.length());
+    private static boolean sameBytes(TensorStore.RawRange a, TensorStore.RawRange b, Progress progress) {
+        return a.length() == b.length() && ByteRanges.same(a.file(), a.offset(), b.file(), b.offset(), a.length(), progress);
     }
 }

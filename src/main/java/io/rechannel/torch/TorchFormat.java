@@ -5,6 +5,7 @@ import io.rechannel.core.ChannelMap;
 import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
+import io.rechannel.format.InputContract;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
 import io.rechannel.format.ModelFormats;
@@ -107,6 +108,8 @@ public final class TorchFormat implements ModelFormat {
             List<Inspection.LayerInfo> layers = new ArrayList<>();
             List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
             List<String> notes = new ArrayList<>();
+            List<InputContract> contracts = new ArrayList<>();
+            StateDictPlanner.Plan planned = null;
             try {
                 StateDictPlanner.Plan plan = planner.plan(options.formatOptions().tensors(), true);
                 inputs.add(new Inspection.InputInfo("(state dict, no graph)", null, "channels_first", plan.channels()));
@@ -119,11 +122,17 @@ public final class TorchFormat implements ModelFormat {
                     preprocessing.add(new Inspection.LayerInfo(c.tensor().name(), "per-channel buffer",
                             Map.of(c.tensor().name(), c.tensor().shapeList()), ""));
                 }
+                planned = plan;
             } catch (RechannelException e) {
                 inputs.add(new Inspection.InputInfo("(state dict, no graph)", null, "unknown", -1));
                 notes.add(e.getMessage());
             }
-            return new Inspection(file.toString(), name(), details, inputs, layers, preprocessing, parameters, notes);
+            if (planned != null) {
+                // outside the try: a --norm that contradicts the file stops inspect (exit 2), it is no note
+                contracts.add(StateDictContract.of(store, planned, options.fromLayout(planned.channels()), options.norm()));
+            }
+            return new Inspection(file.toString(), name(), details, inputs, layers, preprocessing, parameters, notes,
+                    contracts);
         }
     }
 
@@ -131,10 +140,16 @@ public final class TorchFormat implements ModelFormat {
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
         options.refuseUnused(input.toString(), description(), Set.of(OptionName.TENSORS));
         String source = input.toString();
+        if (options.bake()) {
+            throw StateDictContract.cannotBake(source);
+        }
         try (TensorStore store = open(input)) {
             StateDictPlanner.Plan plan = new StateDictPlanner(store).plan(options.formatOptions().tensors(), options.dropsOptimizer());
             ChannelMap map = options.changingMap(plan.channels(), source);
-            StateDictAdapter.checkStats(plan, options, source);
+            InputContract original = StateDictContract.of(store, plan, map.from(), options.norm());
+            StateDictAdapter.checkStats(plan, options, source, original.mean() != null);
+            InputContract contract = original.extended(map, InputContract.orderNotes(map),
+                    plan.constants().isEmpty() ? options.stats() : null);
             List<TensorEdit> edits = new StateDictAdapter(store, map, options).edits(plan);
             List<String> changes = new ArrayList<>(store.write(output, edits, options.dropsOptimizer(), overwrite));
             List<String> notes = new ArrayList<>();
@@ -142,7 +157,8 @@ public final class TorchFormat implements ModelFormat {
                 changes.add(AdaptResult.OPTIMIZER_REMOVED);
                 notes.add("the optimizer's settings (param_groups) are kept");
             }
-            return AdaptResult.of(source, output.toString(), map, StateDictAdapter.describe(edits, plan), changes, notes);
+            return AdaptResult.of(source, output.toString(), map, StateDictAdapter.describe(edits, plan, map), changes, notes)
+                    .withContract(contract);
         }
     }
 

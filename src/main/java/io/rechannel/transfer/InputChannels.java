@@ -6,6 +6,7 @@ import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
 import io.rechannel.core.ElementType;
 import io.rechannel.core.RechannelException;
+import io.rechannel.format.InputContract;
 import io.rechannel.format.NamedTensor;
 import io.rechannel.format.TensorRole;
 import io.rechannel.format.TensorStore;
@@ -21,7 +22,8 @@ import java.util.Set;
  * formats, as {@code extend} finds them (the model's graph; for a state dict, the input layer's name); where
  * neither model can tell, the target's first kernel is taken to read it. The map is built as {@code extend}
  * builds it: from the pretrained model's channels ({@code --from-channels}, by default RGB for 3) to the
- * target's ({@code --to-channels}, by default as many as its input has), with the {@code --init} rules.
+ * target's ({@code --to-channels}, by default as many as its input has), with the {@code --init} rules. A
+ * pretrained model recognised as trained on BGR input (a caffe-style Keras model) must have its channels named.
  */
 final class InputChannels {
 
@@ -83,6 +85,11 @@ final class InputChannels {
      */
     ChannelMap map(NamedTensor p, NamedTensor t, long pretrainedAxis, long targetAxis) {
         if (map == null) {
+            String bgr = pretrainedInput.map(TensorStore.ModelInput::bgrModel).orElse(null);
+            if (bgr != null && request.fromChannels() == null) {
+                // mapping channels by name needs their names: the default RGB would silently be the wrong order
+                throw RechannelException.usage(InputContract.unstatedBgr(pretrained.file().toString(), bgr, "--from-channels"));
+            }
             int from = count(pretrainedInput, request.fromChannels(), pretrainedAxis);
             int to = count(targetInput, request.toChannels(), targetAxis);
             if (request.fromChannels() != null && request.fromChannels().size() != from) {

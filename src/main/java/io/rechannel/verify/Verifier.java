@@ -31,9 +31,10 @@ public final class Verifier {
 
     /**
      * The outcome for one weight: largest absolute and relative (to the sum of |terms|) tap difference,
-     * and whether both kernels hold only finite values.
+     * whether both kernels hold only finite values, and whether the original has a nonzero tap on the
+     * adapted channels (an all-zero kernel agrees with any map: it proves nothing).
      */
-    public record TapCheck(double maxAbsDifference, double maxRelativeDifference, boolean finite) {
+    public record TapCheck(double maxAbsDifference, double maxRelativeDifference, boolean finite, boolean provable) {
         public boolean passed() {
             return finite && maxRelativeDifference <= RELATIVE_TOLERANCE;
         }
@@ -65,6 +66,7 @@ public final class Verifier {
         double maxAbs = 0;
         double maxRel = 0;
         boolean finite = true;
+        boolean provable = false;
         for (TensorLayout.Block block : oldLayout.mixingBlocks(budget, newView.axisLength())) {
             TensorLayout.Block other = newLayout.sameBlock(block);
             double[] before = original.read(block);
@@ -80,6 +82,9 @@ public final class Verifier {
                 for (long k = 0; k < ov.inner(); k++) {
                     gather(after, nv, o, k, tapNew);
                     gather(before, ov, o, k, tapOld);
+                    for (int c = ov.offset(); c < ov.offset() + ov.count() && !provable; c++) {
+                        provable = tapOld[c] != 0;
+                    }
                     for (int t = 0; t < xNew.length; t++) {
                         double yNew = 0;
                         double scale = 0;
@@ -104,7 +109,7 @@ public final class Verifier {
                 }
             }
         }
-        return new TapCheck(maxAbs, maxRel, finite);
+        return new TapCheck(maxAbs, maxRel, finite, provable);
     }
 
     /** Random channel vectors x' (fresh channels zero), enough of them to span the channel space. */
@@ -209,7 +214,7 @@ public final class Verifier {
             matrix[j] = solve(gram, cross[j]);
             for (int i = 0; i < m; i++) {
                 if (!Double.isFinite(matrix[j][i])) {
-                    throw RechannelException.inexact("the recovered channel map holds " + matrix[j][i]
+                    throw RechannelException.unprovable("the recovered channel map holds " + matrix[j][i]
                             + " for channel " + to.name(j) + ": the adapted weight is no mix of the original's channels");
                 }
                 double rounded = Math.round(matrix[j][i] * 1e6) / 1e6;
@@ -254,7 +259,7 @@ public final class Verifier {
                 }
             }
             if (Math.abs(m[pivot][col]) <= 1e-12 * scale || scale == 0) {
-                throw RechannelException.inexact("the original weight's channel slices are linearly dependent (all zero?);"
+                throw RechannelException.unprovable("the original weight's channel slices are linearly dependent (all zero?);"
                         + " the channel map cannot be recovered from it: give " + OptionName.TO + " and " + OptionName.INIT + " to verify");
             }
             double[] tmp = m[col];

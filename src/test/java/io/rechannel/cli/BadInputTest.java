@@ -97,7 +97,7 @@ class BadInputTest {
         Files.writeString(out, "keep me");
         assertClean(extend(fixture("keras/tiny_vgg.h5"), out), 3, "exists (--force not given)", dir);
         assertEquals("keep me", Files.readString(out));
-        assertEquals(0, extend(fixture("keras/tiny_vgg.h5"), out, "--force").exitCode());
+        assertEquals(0, extend(fixture("keras/tiny_vgg.h5"), out, "--force", "--from", "RGB").exitCode());
     }
 
     @Test

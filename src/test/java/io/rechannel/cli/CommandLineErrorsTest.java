@@ -26,6 +26,8 @@ class CommandLineErrorsTest {
     @CsvSource(delimiter = '|', value = {
         "extend " + MODEL + " --to RGBY -o x.h5 --bogus | Unknown option: '--bogus'; see 'rechannel extend --help'",
         "extend " + MODEL + " --to RGBY | Missing required option: '--output=OUT'; see 'rechannel extend --help'",
+        "extend " + MODEL + " -o x.h5 | Missing required option: '--to=SPEC'; see 'rechannel extend --help'",
+        "extend " + MODEL + " | Missing required options: '--output=OUT', '--to=SPEC'; see 'rechannel extend --help'",
         "verify " + MODEL + " | Missing required parameter: 'ADAPTED'; see 'rechannel verify --help'",
         "inspect | Missing required parameter: 'MODEL'; see 'rechannel inspect --help'",
         "extend " + MODEL + " --to RGBY -o x.h5 --seed 99999999999999999999 | Invalid value for option '--seed':"
@@ -52,6 +54,7 @@ class CommandLineErrorsTest {
     @CsvSource(delimiter = '|', value = {
         "extend --json " + MODEL + " --to RGBY -o x.h5 --bogus | Unknown option: '--bogus'; see 'rechannel extend --help'",
         "extend " + MODEL + " --to RGBY --json | Missing required option: '--output=OUT'; see 'rechannel extend --help'",
+        "extend " + MODEL + " --json -o x.h5 | Missing required option: '--to=SPEC'; see 'rechannel extend --help'",
         "inspect --json --bogus " + MODEL + " | Unknown option: '--bogus'; see 'rechannel inspect --help'",
     })
     void withJsonAnywhereAParsingErrorIsOneJsonLine(String args, String message) throws Exception {

@@ -59,11 +59,30 @@ class HelpTest {
     @Test
     void theSynopsisShowsWhatIsRequiredAndWhatRepeats() {
         String usage = cli("extend", "--help").out().replaceAll("\\s+", " ");
-        for (String part : new String[] {" -o=OUT ", "[--seed=N]", "[--init=RULE]...",
+        for (String part : new String[] {" -o=OUT ", " --to=SPEC ", "[--seed=N]", "[--init=RULE]...",
             "[--channel-independent=LAYER[,LAYER...]]...", "[--stats=NAME=mean:M,std:S]...", " MODEL "}) {
             assertTrue(usage.contains(part), part + " in " + usage);
         }
-        assertTrue(cli("verify", "--help").out().replaceAll("\\s+", " ").contains(" ORIGINAL ADAPTED "));
+        assertTrue(!usage.contains("[--to=SPEC]"), "--to is required for extend: " + usage);
+        String verify = cli("verify", "--help").out().replaceAll("\\s+", " ");
+        assertTrue(verify.contains(" ORIGINAL ADAPTED "), verify);
+        assertTrue(verify.contains("[--to=SPEC]"), "verify recovers the map without --to: " + verify);
+    }
+
+    /** Every positional parameter of every command says what it is. */
+    @ParameterizedTest
+    @ValueSource(strings = {"inspect", "extend", "verify"})
+    void everyPositionalIsDescribed(String command) {
+        var spec = Main.commandLine(new java.io.PrintWriter(java.io.Writer.nullWriter()), new java.io.PrintWriter(java.io.Writer.nullWriter()))
+                .getSubcommands().get(command).getCommandSpec();
+        assertTrue(!spec.positionalParameters().isEmpty());
+        String help = cli(command, "--help").out();
+        for (var positional : spec.positionalParameters()) {
+            String description = String.join(" ", positional.description());
+            assertTrue(description.length() > 10, positional.paramLabel() + " has no description");
+            assertTrue(help.lines().anyMatch(line -> line.matches("\\s+" + positional.paramLabel() + "\\s+\\S.*")),
+                    positional.paramLabel() + " described in: " + help);
+        }
     }
 
     @Test

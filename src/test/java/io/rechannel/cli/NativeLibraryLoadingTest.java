@@ -43,7 +43,7 @@ class NativeLibraryLoadingTest {
     @Test
     void aKerasH5RunLoadsIt(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("vgg.h5");
-        String classes = classesLoadedBy("extend", "examples/tiny_vgg.h5", "--to", "RGBY", "-o", out.toString());
+        String classes = classesLoadedBy("extend", "examples/tiny_vgg.h5", "--from", "BGR", "--to", "RGBY", "-o", out.toString());
         assertTrue(classes.contains("org.bytedeco.hdf5.global.hdf5"), classes);
         assertTrue(Files.size(out) > 0);
     }

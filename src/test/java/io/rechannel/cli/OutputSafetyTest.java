@@ -94,7 +94,8 @@ class OutputSafetyTest {
         assertEquals(3, loser.exitCode(), loser.err());
         assertTrue(loser.err().startsWith("rechannel: " + output), loser.err());
         assertEquals(1, loser.err().lines().count(), loser.err());
-        assertEquals(List.of("out.onnx", "out.onnx.data", "small_cnn.onnx", "small_cnn.onnx.data"), names());
+        assertEquals(List.of("out.onnx", "out.onnx.data", "out.onnx.input.json", "small_cnn.onnx", "small_cnn.onnx.data"),
+                names());
         assertEquals(0, cli("verify", input.toString(), output.toString(), "--to", "4").exitCode());
     }
 
@@ -142,6 +143,7 @@ class OutputSafetyTest {
         assertEquals(0, run.exitCode(), run.err());
         assertTrue(run.out().contains("\nverified: " + output + " = " + input + " with"), run.out());
         assertFalse(run.out().contains(".part"), run.out());
-        assertEquals(List.of("out.onnx", "out.onnx.data", "small_cnn.onnx", "small_cnn.onnx.data"), names());
+        assertEquals(List.of("out.onnx", "out.onnx.data", "out.onnx.input.json", "small_cnn.onnx", "small_cnn.onnx.data"),
+                names());
     }
 }

@@ -19,7 +19,7 @@ class VerifyCatchesMistakesTest {
 
     private static Path adapted(Path dir) {
         Path out = dir.resolve("rgby.h5");
-        assertEquals(0, cli("extend", fixture("keras/tiny_vgg.h5").toString(), "--to", "RGBY", "--init", "Y=B",
+        assertEquals(0, cli("extend", fixture("keras/tiny_vgg.h5").toString(), "--from", "RGB", "--to", "RGBY", "--init", "Y=B",
                 "-o", out.toString()).exitCode());
         return out;
     }

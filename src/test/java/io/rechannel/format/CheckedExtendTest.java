@@ -99,7 +99,8 @@ class CheckedExtendTest {
         format.extend(input, output, false, RGBY, written -> proof[0] = format.verify(input, written, RGBY));
         assertTrue(proof[0].passed(), proof[0].toString());
         assertTrue(format.verify(input, output, RGBY).passed());
-        assertEquals(List.of("cnn4.onnx", "cnn4.onnx.data", "small_cnn.onnx", "small_cnn.onnx.data"), names(dir));
+        assertEquals(List.of("cnn4.onnx", "cnn4.onnx.data", "cnn4.onnx.input.json", "small_cnn.onnx", "small_cnn.onnx.data"),
+                names(dir));
     }
 
     private static void write(Path file, String text) {

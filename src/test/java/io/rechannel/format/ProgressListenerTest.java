@@ -49,7 +49,7 @@ class ProgressListenerTest {
         Path input = TestSupport.fixture("keras/tiny_vgg.h5");
         Recorder recorder = new Recorder();
         ModelFormats.forFile(input).extend(input, dir.resolve("rgby.h5"), false,
-                AdaptOptions.to("RGBY").progress(recorder), OutputCheck.NONE);
+                AdaptOptions.to("RGBY").from("BGR").progress(recorder), OutputCheck.NONE);
         assertEquals(1, recorder.steps.size(), recorder.steps.toString());
         Recorder.Step copy = recorder.steps.get(0);
         assertEquals("copying tiny_vgg.h5", copy.task());
@@ -64,7 +64,7 @@ class ProgressListenerTest {
         Recorder recorder = new Recorder();
         ModelFormats.forFile(input).extend(input, dir.resolve("cnn.onnx"), false,
                 AdaptOptions.to("RGBY").progress(recorder), OutputCheck.NONE);
-        assertEquals(List.of("copying small_cnn.onnx.data", "writing cnn.onnx"), recorder.steps.stream().map(Recorder.Step::task).toList());
+        assertEquals(List.of("reading small_cnn.onnx", "copying small_cnn.onnx.data", "writing cnn.onnx"), recorder.steps.stream().map(Recorder.Step::task).toList());
         assertTrue(recorder.steps.stream().allMatch(step -> step.closed()[0]));
     }
 

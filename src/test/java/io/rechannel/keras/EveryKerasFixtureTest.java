@@ -50,8 +50,10 @@ class EveryKerasFixtureTest {
             Path out = dir.resolve("plus1-" + name);
             // a separable first layer takes copies only
             String init = name.startsWith("separable_stem") ? "copy-last" : "mean";
-            List<String> args = new ArrayList<>(List.of("extend", file.toString(), "--to", String.valueOf(channels + 1),
-                    "--init", init, "-o", out.toString(), "--force", "--verify"));
+            // a 3-channel model is taken as it is (caffe-style models would otherwise stop, asking for --from)
+            String from = channels == 3 ? "RGB" : String.valueOf(channels);
+            List<String> args = new ArrayList<>(List.of("extend", file.toString(), "--from", from,
+                    "--to", String.valueOf(channels + 1), "--init", init, "-o", out.toString(), "--force", "--verify"));
             args.addAll(input);
             TestSupport.Run run = cli(args.toArray(String[]::new));
             assertEquals(0, run.exitCode(), run.out() + run.err());

@@ -35,9 +35,11 @@ public final class FuzzBatch {
             Path output = model.resolveSibling("out" + extension);
             say("START " + i);
             run(i, "inspect", model.toString());
-            int extended = run(i, "extend", model.toString(), "--to", "RGBY", "--init", "Y=B", "-o", output.toString());
+            // --from BGR: the models fuzzed are 3-channel, tiny_vgg caffe-style (extend stops on it without --from)
+            int extended = run(i, "extend", model.toString(), "--from", "BGR", "--to", "RGBY", "--init", "Y=B",
+                    "-o", output.toString());
             if (extended == 0) {
-                run(i, "verify", model.toString(), output.toString(), "--to", "RGBY", "--init", "Y=B");
+                run(i, "verify", model.toString(), output.toString(), "--from", "BGR", "--to", "RGBY", "--init", "Y=B");
             }
             List<String> left;
             try (Stream<Path> files = Files.list(tmp)) {

@@ -176,7 +176,9 @@ final class FuzzHarness {
         if (!hash.equals(TestSupport.sha256(input))) {
             problems.add("the input changed");
         }
-        Set<String> expected = new TreeSet<>(extended ? List.of(fileName, adaptedName()) : List.of(fileName));
+        // a Keras output comes with its input contract (OUT.input.json), committed with it
+        Set<String> expected = new TreeSet<>(extended ? List.of(fileName, adaptedName(), adaptedName() + ".input.json")
+                : List.of(fileName));
         Set<String> present = new TreeSet<>();
         try (Stream<Path> files = Files.list(input.getParent())) {
             files.forEach(p -> present.add(p.getFileName().toString()));

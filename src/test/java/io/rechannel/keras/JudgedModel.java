@@ -38,6 +38,18 @@ record JudgedModel(Path file, Path config, List<String> args, String input, int 
         Init(String label, int[] select, String... args) {
             this(label, List.of(args), select);
         }
+
+        /**
+         * The adaptation of a 3-channel model, its channels taken as they are ({@code --from RGB}) unless it
+         * names them: caffe-style models (the VGG fixtures) stop without {@code --from}.
+         */
+        static Init rgb(String label, int[] select, String... args) {
+            List<String> all = new ArrayList<>(List.of(args));
+            if (!all.contains("--from")) {
+                all.addAll(0, List.of("--from", "RGB"));
+            }
+            return new Init(label, List.copyOf(all), select);
+        }
     }
 
     /** The Keras files of a folder (.h5, .hdf5, .keras, .weights.h5) whose names {@code include} accepts, sorted. */
@@ -80,8 +92,8 @@ record JudgedModel(Path file, Path config, List<String> args, String input, int 
     /** The exact expectations: a new channel at zero, and a pure reordering. */
     List<Init> exact() {
         if (channels == 3) {
-            return List.of(new Init("--to RGBY --init Y=0", range(3), "--to", "RGBY", "--init", "Y=0"),
-                    new Init("--from BGR --to RGB", new int[] {2, 1, 0}, "--from", "BGR", "--to", "RGB"));
+            return List.of(Init.rgb("--to RGBY --init Y=0", range(3), "--to", "RGBY", "--init", "Y=0"),
+                    Init.rgb("--from BGR --to RGB", new int[] {2, 1, 0}, "--from", "BGR", "--to", "RGB"));
         }
         List<Init> inits = new ArrayList<>(List.of(new Init("--to " + (channels + 1) + " --init zeros", range(channels),
                 "--to", String.valueOf(channels + 1), "--init", "zeros")));
@@ -100,21 +112,21 @@ record JudgedModel(Path file, Path config, List<String> args, String input, int 
             String more = String.valueOf(channels + 1);
             return List.of(new Init("--to " + more + " --init mean", null, "--to", more, "--init", "mean"));
         }
-        return List.of(rgby("mean"), new Init("--to L --init L=0.299*R+0.587*G+0.114*B", null,
+        return List.of(rgby("mean"), Init.rgb("--to L --init L=0.299*R+0.587*G+0.114*B", null,
                 "--to", "L", "--init", "L=0.299*R+0.587*G+0.114*B"));
     }
 
     /** Every other initialisation the suite uses (3-channel models). */
     List<Init> every() {
-        List<Init> inits = new ArrayList<>(List.of(rgby("zeros"), new Init("--to BGR", new int[] {2, 1, 0}, "--to", "BGR"),
+        List<Init> inits = new ArrayList<>(List.of(rgby("zeros"), Init.rgb("--to BGR", new int[] {2, 1, 0}, "--to", "BGR"),
                 rgby("copy-last"), rgby("sum"), rgby("timm"), rgby("random"), rgby("Y=B"), rgby("Y=mean"),
-                rgby("Y=0.5*R+0.5*G"), rgby("Y=0.25*R-G"), rgby("Y=random"), new Init("--to RGBY (default)", null, "--to", "RGBY"),
-                new Init("--to L --init L=sum", null, "--to", "L", "--init", "L=sum"),
-                new Init("--to GB", null, "--to", "GB"),
-                new Init("--to 4 --init timm", null, "--to", "4", "--init", "timm"),
-                new Init("--to 1 --init timm", null, "--to", "1", "--init", "timm")));
+                rgby("Y=0.5*R+0.5*G"), rgby("Y=0.25*R-G"), rgby("Y=random"), Init.rgb("--to RGBY (default)", null, "--to", "RGBY"),
+                Init.rgb("--to L --init L=sum", null, "--to", "L", "--init", "L=sum"),
+                Init.rgb("--to GB", null, "--to", "GB"),
+                Init.rgb("--to 4 --init timm", null, "--to", "4", "--init", "timm"),
+                Init.rgb("--to 1 --init timm", null, "--to", "1", "--init", "timm")));
         if (preprocessing) {
-            inits.add(new Init("--init Y=B --stats Y=mean:0.08,std:0.12", null, "--to", "RGBY", "--init", "Y=B",
+            inits.add(Init.rgb("--init Y=B --stats Y=mean:0.08,std:0.12", null, "--to", "RGBY", "--init", "Y=B",
                     "--stats", "Y=mean:0.08,std:0.12"));
         }
         return inits;
@@ -133,12 +145,12 @@ record JudgedModel(Path file, Path config, List<String> args, String input, int 
 
     /** A separable first layer takes only rules that copy, scale or zero one old channel per new channel. */
     List<Init> copiesOnly() {
-        return List.of(rgby("Y=B"), rgby("copy-last"), rgby("zeros"), new Init("--to 4 --init timm", null, "--to", "4", "--init", "timm"),
-                new Init("--to GB", null, "--to", "GB"), new Init("--to BGR", new int[] {2, 1, 0}, "--to", "BGR"));
+        return List.of(rgby("Y=B"), rgby("copy-last"), rgby("zeros"), Init.rgb("--to 4 --init timm", null, "--to", "4", "--init", "timm"),
+                Init.rgb("--to GB", null, "--to", "GB"), Init.rgb("--to BGR", new int[] {2, 1, 0}, "--to", "BGR"));
     }
 
     private static Init rgby(String init) {
-        return new Init("--to RGBY --init " + init, init.equals("zeros") || init.equals("Y=0") ? range(3) : null,
+        return Init.rgb("--to RGBY --init " + init, init.equals("zeros") || init.equals("Y=0") ? range(3) : null,
                 "--to", "RGBY", "--init", init);
     }
 

@@ -72,7 +72,7 @@ class KerasArchiveTest {
         Path input = fixture("keras/" + name + ".keras");
         String before = TestSupport.sha256(input);
         Path out = dir.resolve(name + "_rgby.keras");
-        TestSupport.Run run = cli("extend", input.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString(), "--verify");
+        TestSupport.Run run = cli("extend", input.toString(), "--from", "RGB", "--to", "RGBY", "--init", "Y=B", "-o", out.toString(), "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
         assertEquals(before, TestSupport.sha256(input));
         TestSupport.Run verify = cli("verify", input.toString(), out.toString());
@@ -82,7 +82,8 @@ class KerasArchiveTest {
         assertEquals(String.join("\n", "entries True metadata True", "input " + inputShape,
                 "changed [" + changed + "] unchanged values equal True"), TestSupport.python(CHECK, input.toString(), out.toString()).trim());
         try (var files = Files.list(dir)) {
-            assertEquals(1, files.count(), "scratch files left");
+            assertEquals(List.of(out.getFileName().toString(), out.getFileName() + ".input.json"),
+                    files.map(f -> f.getFileName().toString()).sorted().toList(), "only the output and its input contract");
         }
     }
 
@@ -99,7 +100,7 @@ class KerasArchiveTest {
                 "        out.writestr(info.filename, src.read(info.filename), compress_type=method)",
                 "    out.writestr('assets/notes.txt', 'kept as it is')"), fixture("keras/tiny_vgg_trained.keras").toString(), odd.toString());
         Path out = dir.resolve("o.keras");
-        TestSupport.Run run = cli("extend", odd.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString(), "--verify");
+        TestSupport.Run run = cli("extend", odd.toString(), "--from", "RGB", "--to", "RGBY", "--init", "Y=B", "-o", out.toString(), "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
         String report = TestSupport.python(CHECK, odd.toString(), out.toString());
         assertTrue(report.contains("entries True metadata True"), report);
@@ -112,7 +113,7 @@ class KerasArchiveTest {
     @Test
     void trainedArchiveKeepsOptimizerStateInStep(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("o.keras");
-        assertEquals(0, cli("extend", fixture("keras/hpa_nested_vgg.keras").toString(), "--to", "RGBY", "-o", out.toString()).exitCode());
+        assertEquals(0, cli("extend", fixture("keras/hpa_nested_vgg.keras").toString(), "--from", "RGB", "--to", "RGBY", "-o", out.toString()).exitCode());
         String report = TestSupport.python(CHECK, fixture("keras/hpa_nested_vgg.keras").toString(), out.toString());
         assertTrue(report.contains("layers/functional/layers/conv2d/vars/0 (3, 3, 3, 8)->(3, 3, 4, 8)"), report);
         assertTrue(report.contains("optimizer/vars/2 (3, 3, 3, 8)->(3, 3, 4, 8)"), report);
@@ -126,7 +127,7 @@ class KerasArchiveTest {
                 "print(conv['build_config']['input_shape'], inner['config']['layers'][0]['config']['batch_shape'])"), out.toString());
         assertEquals("[None, 64, 64, 4] [None, 64, 64, 4]", build.trim());
         Path dropped = dir.resolve("d.keras");
-        assertEquals(0, cli("extend", fixture("keras/hpa_nested_vgg.keras").toString(), "--to", "RGBY", "--drop-optimizer",
+        assertEquals(0, cli("extend", fixture("keras/hpa_nested_vgg.keras").toString(), "--from", "RGB", "--to", "RGBY", "--drop-optimizer",
                 "-o", dropped.toString(), "--verify").exitCode());
         String noOptimizer = TestSupport.python("import zipfile, h5py, io, sys; f = h5py.File(io.BytesIO(zipfile.ZipFile(sys.argv[1])"
                 + ".read('model.weights.h5'))); print('optimizer' in f)", dropped.toString());
@@ -171,7 +172,7 @@ class KerasArchiveTest {
         assertEquals(2, missing.exitCode());
         assertTrue(missing.err().contains("--config"), missing.err());
         Path out = dir.resolve("o.weights.h5");
-        TestSupport.Run run = cli("extend", weights.toString(), "--config", fixture("keras/" + name + ".keras").toString(),
+        TestSupport.Run run = cli("extend", weights.toString(), "--from", "RGB", "--config", fixture("keras/" + name + ".keras").toString(),
                 "--to", "RGBY", "--init", "Y=B", "-o", out.toString(), "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
         TestSupport.assertH5dumpReads(out);

@@ -56,7 +56,8 @@ class KerasConfigHardeningTest {
         String argument = option.equals("--config") ? fixture(value).toString() : value;
         for (String command : new String[] {"inspect", "extend"}) {
             TestSupport.Run run = command.equals("inspect") ? cli("inspect", fixture(model).toString(), option, argument)
-                    : cli("extend", fixture(model).toString(), "--to", "RGBY", "-o", dir.resolve("o").toString(), option, argument);
+                    : cli("extend", fixture(model).toString(), "--from", "BGR", "--to", "RGBY", "-o",
+                            dir.resolve("o" + model.substring(model.lastIndexOf('.'))).toString(), option, argument);
             assertRefused(run, 2, fixture(model).getFileName().toString(), reason);
         }
     }

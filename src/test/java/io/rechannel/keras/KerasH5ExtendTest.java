@@ -59,7 +59,7 @@ class KerasH5ExtendTest {
         Path input = fixture("keras/tiny_vgg.h5");
         String before = TestSupport.sha256(input);
         Path out = dir.resolve("rgby.h5");
-        TestSupport.Run run = cli("extend", input.toString(), "--to", "RGBY", "--init", "copy-last", "-o", out.toString(), "--verify");
+        TestSupport.Run run = cli("extend", input.toString(), "--from", "RGB", "--to", "RGBY", "--init", "copy-last", "-o", out.toString(), "--verify");
         assertEquals(0, run.exitCode(), run.err());
         assertTrue(run.out().contains("verified"), run.out());
         assertEquals(before, TestSupport.sha256(input), "input modified");
@@ -93,7 +93,7 @@ class KerasH5ExtendTest {
     @ValueSource(strings = {"copy-last", "mean", "sum", "zeros", "random", "timm", "Y=B", "Y=0", "Y=mean", "Y=0.5*R+0.5*G", "Y=random"})
     void everyInitialisationVerifies(String init, @TempDir Path dir) {
         Path out = dir.resolve("o.h5");
-        TestSupport.Run run = cli("extend", fixture("keras/tiny_vgg_trained.h5").toString(), "--to", "RGBY", "--init", init,
+        TestSupport.Run run = cli("extend", fixture("keras/tiny_vgg_trained.h5").toString(), "--from", "RGB", "--to", "RGBY", "--init", init,
                 "-o", out.toString(), "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
     }
@@ -106,8 +106,8 @@ class KerasH5ExtendTest {
         "timm; (R=0.75*R, G=0.75*G, B=0.75*B, c3=0.75*R)", "Y=0.5*R+0.5*G; (R=R, G=G, B=B, c3=0.5*R+0.5*G)"})
     void verifyRecoversTheMapUsed(String init, String recovered, @TempDir Path dir) {
         Path out = dir.resolve("o.h5");
-        assertEquals(0, cli("extend", fixture("keras/tiny_vgg_trained.h5").toString(), "--to", "RGBY", "--init", init,
-                "-o", out.toString()).exitCode());
+        assertEquals(0, cli("extend", fixture("keras/tiny_vgg_trained.h5").toString(), "--from", "RGB", "--to", "RGBY",
+                "--init", init, "-o", out.toString()).exitCode());
         TestSupport.Run verify = cli("verify", fixture("keras/tiny_vgg_trained.h5").toString(), out.toString());
         assertEquals(0, verify.exitCode(), verify.out() + verify.err());
         assertTrue(verify.out().contains(recovered), verify.out());
@@ -116,7 +116,7 @@ class KerasH5ExtendTest {
     @Test
     void matchesTheAcceptedAnswersOwnKerasProcedure(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("o.h5");
-        assertEquals(0, cli("extend", fixture("keras/tiny_vgg_from_seed1.h5").toString(), "--to", "RGBY", "--init", "copy-last",
+        assertEquals(0, cli("extend", fixture("keras/tiny_vgg_from_seed1.h5").toString(), "--from", "RGB", "--to", "RGBY", "--init", "copy-last",
                 "-o", out.toString()).exitCode());
         try (Hdf5File ours = Hdf5File.open(out, false);
              Hdf5File keras = Hdf5File.open(fixture("keras/tiny_vgg_rgby_seed_procedure.h5"), false)) {
@@ -129,7 +129,7 @@ class KerasH5ExtendTest {
         "sequential", "many_layers"})
     void everyKerasFixtureExtendsAndVerifies(String name, @TempDir Path dir) throws Exception {
         Path out = dir.resolve(name + "_rgby.h5");
-        TestSupport.Run run = cli("extend", fixture("keras/" + name + ".h5").toString(), "--to", "RGBY", "--init", "Y=B",
+        TestSupport.Run run = cli("extend", fixture("keras/" + name + ".h5").toString(), "--from", "RGB", "--to", "RGBY", "--init", "Y=B",
                 "-o", out.toString(), "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
         // the reference reader sees the same layers in the config and the same weight groups
@@ -230,8 +230,9 @@ class KerasH5ExtendTest {
     @MethodSource("fixturesAndInitialisations")
     void everyInitialisationOnEveryKerasFixture(String name, String to, String init, @TempDir Path dir) {
         Path out = dir.resolve("o.h5");
-        TestSupport.Run run = cli("extend", fixture("keras/" + name + ".h5").toString(), "--to", to, "--init", init,
-                "-o", out.toString(), "--verify");
+        // the channels taken as they are: tiny_vgg and hpa_nested_vgg are caffe-style and would stop without --from
+        TestSupport.Run run = cli("extend", fixture("keras/" + name + ".h5").toString(), "--from", "RGB", "--to", to,
+                "--init", init, "-o", out.toString(), "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
     }
 

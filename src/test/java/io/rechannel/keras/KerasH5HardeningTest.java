@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KerasH5HardeningTest {
 
     private static TestSupport.Run extend(Path model, Path out) {
-        return cli("extend", model.toString(), "--to", "RGBY", "-o", out.toString(), "--verify");
+        return cli("extend", model.toString(), "--from", "RGB", "--to", "RGBY", "-o", out.toString(), "--verify");
     }
 
     /** An external link in place of the kernel: another file's values must never reach the output. */
@@ -105,7 +105,7 @@ class KerasH5HardeningTest {
         Path model = craft(dir, "sparse.h5", "del f[B]; f.create_dataset(B, shape=(2**40,), dtype='f4', chunks=(1024,))");
         Path out = dir.resolve("o.h5");
         assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
-            TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "-o", out.toString(), "--verify");
+            TestSupport.Run run = cli("extend", model.toString(), "--from", "RGB", "--to", "RGBY", "-o", out.toString(), "--verify");
             assertEquals(0, run.exitCode(), run.out() + run.err());
             assertTrue(run.out().contains("37 other tensors bit-identical"), run.out());
         });
@@ -113,7 +113,7 @@ class KerasH5HardeningTest {
         Path partly = craft(dir, "partly.h5", "del f[B]; d = f.create_dataset(B, shape=(2**40,), dtype='f4', chunks=(1024,));"
                 + " d[:4] = 1");
         assertTimeoutPreemptively(Duration.ofSeconds(120), () -> assertRefused(
-                cli("extend", partly.toString(), "--to", "RGBY", "-o", dir.resolve("p.h5").toString(), "--verify"), 5,
+                cli("extend", partly.toString(), "--from", "RGB", "--to", "RGBY", "-o", dir.resolve("p.h5").toString(), "--verify"), 5,
                 "partly.h5: dataset /model_weights/block1_conv1/block1_conv1/bias [1099511627776] declares 4398046511104"
                         + " bytes but stores", "rechannel does not read such sparse datasets"));
     }

@@ -56,8 +56,8 @@ class KerasNumbersTest {
     }
 
     private static TestSupport.Run extend(Path model, Path dir, String... init) {
-        String[] args = new String[6 + 2 * init.length];
-        String[] head = {"extend", model.toString(), "--to", "RGBY", "-o", dir.resolve("out.h5").toString()};
+        String[] args = new String[8 + 2 * init.length];
+        String[] head = {"extend", model.toString(), "--from", "RGB", "--to", "RGBY", "-o", dir.resolve("out.h5").toString()};
         System.arraycopy(head, 0, args, 0, head.length);
         for (int i = 0; i < init.length; i++) {
             args[head.length + 2 * i] = "--init";
@@ -106,7 +106,7 @@ class KerasNumbersTest {
         "int32, Y=1000*R-G, 'n[..., 3, :] == 1000 * k[..., 0, :] - k[..., 1, :]'", "int16, Y=2*B, 'n[..., 3, :] == 2 * k[..., 2, :]'"})
     void integerKernelsTakeExactMaps(String dtype, String init, String check, @TempDir Path dir) throws Exception {
         Path model = rewritten(dir, dtype, dtype.startsWith("u") ? "positive" : "small", dtype.equals("int8"));
-        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", init, "-o",
+        TestSupport.Run run = cli("extend", model.toString(), "--from", "RGB", "--to", "RGBY", "--init", init, "-o",
                 dir.resolve("out.h5").toString(), "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
         String result = TestSupport.python(String.join("\n",
@@ -122,7 +122,7 @@ class KerasNumbersTest {
     @Test
     void reorderingIntegerChannelsIsExact(@TempDir Path dir) throws Exception {
         Path model = rewritten(dir, "uint8", "positive", false);
-        TestSupport.Run run = cli("extend", model.toString(), "--to", "BGR", "-o", dir.resolve("out.h5").toString(),
+        TestSupport.Run run = cli("extend", model.toString(), "--from", "RGB", "--to", "BGR", "-o", dir.resolve("out.h5").toString(),
                 "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
         String result = TestSupport.python(String.join("\n",
@@ -165,7 +165,7 @@ class KerasNumbersTest {
     /** An exact adaptation (Y=B) whose dataset {@code dataset} then gets {@code value} at {@code index}. */
     private static Path tampered(Path original, Path dir, String dataset, String index, String value) throws Exception {
         Path out = dir.resolve("rgby.h5");
-        assertEquals(0, cli("extend", original.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString()).exitCode());
+        assertEquals(0, cli("extend", original.toString(), "--from", "RGB", "--to", "RGBY", "--init", "Y=B", "-o", out.toString()).exitCode());
         TestSupport.python(String.join("\n",
                 "import h5py, sys",
                 "with h5py.File(sys.argv[1], 'r+') as f:",

@@ -63,7 +63,7 @@ class LargeGemmTest {
         TestSupport.Run run = CliChecks.forked(dir, "extend", "big.onnx", "--to", "RGBY", "--init", "Y=B", "-o", "big4.onnx",
                 "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
-        assertTrue(run.out().contains("fc.weight [512, 49152] -> [512, 65536] (mixed)"), run.out());
+        assertTrue(run.out().contains("fc.weight [512, 49152] -> [512, 65536] (copied)"), run.out());
         assertTrue(run.out().contains("verified: big4.onnx = big.onnx"), run.out());
         assertTrue(run.out().contains("(whole model, ONNX Runtime) outputs") && run.out().contains(" ok"), run.out());
 

@@ -79,8 +79,14 @@ class OnnxExtendTest {
         TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", "Y=B", "-o", out.toString());
         assertEquals(0, run.exitCode(), run.out() + run.err());
         TestSupport.Run verify = cli("verify", model.toString(), out.toString(), "--to", "RGBY", "--init", "Y=B");
-        assertEquals(0, verify.exitCode(), verify.out() + verify.err());
+        // zero-filled weights agree with any channel map: no difference, and nothing proven
+        assertEquals(8, verify.exitCode(), verify.out() + verify.err());
+        assertTrue(verify.out().startsWith("not provable from the weights: "), verify.out());
+        assertTrue(verify.out().contains("not provable from the weights (all taps zero)"), verify.out());
         assertTrue(verify.out().contains("other tensors bit-identical"), verify.out());
+        TestSupport.Run recovered = cli("verify", model.toString(), out.toString());
+        assertEquals(8, recovered.exitCode(), recovered.out() + recovered.err());
+        assertTrue(recovered.err().contains("the channel map cannot be recovered"), recovered.err());
         Files.delete(model);
     }
 

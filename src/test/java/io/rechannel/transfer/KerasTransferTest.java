@@ -20,8 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The accepted answer's procedure for a 4-channel VGG (a fresh 4-channel template, every weight copied, the first
- * kernel given a copy of its last input channel) is {@code transfer --init copy-last}: the fixture
- * {@code tiny_vgg_rgby_seed_procedure} is what that procedure made with real Keras.
+ * kernel given a copy of its last input channel) is {@code transfer --from-channels RGB --init copy-last}: the
+ * channels taken as they are, in caffe order, nothing reordered (without {@code --from-channels} the caffe-style
+ * model stops the transfer). The fixture {@code tiny_vgg_rgby_seed_procedure} is what that procedure made with
+ * real Keras.
  */
 class KerasTransferTest {
 
@@ -32,7 +34,8 @@ class KerasTransferTest {
     }
 
     private static TransferRequest copyLast(Path into, Path out) {
-        return TransferRequest.of(corpus("tiny_vgg_from_seed1.h5"), into, out).withInits(List.of("copy-last"), 0);
+        return TransferRequest.of(corpus("tiny_vgg_from_seed1.h5"), into, out).withInits(List.of("copy-last"), 0)
+                .withChannels(ChannelLayout.parse("RGB"), null);
     }
 
     @ParameterizedTest(name = "into {0}")
@@ -59,7 +62,7 @@ class KerasTransferTest {
         Path transferred = dir.resolve("transferred.h5");
         Transfer.run(copyLast(corpus("tiny_vgg_rgby_template.h5"), transferred));
         Path extended = dir.resolve("extended.h5");
-        AdaptOptions options = new AdaptOptions(null, ChannelLayout.parse("4"), List.of("copy-last"), 0, null, Set.of(),
+        AdaptOptions options = new AdaptOptions(ChannelLayout.parse("RGB"), ChannelLayout.parse("4"), List.of("copy-last"), 0, null, Set.of(),
                 Map.of(), false, null, null);
         ModelFormats.forFile(pretrained).extend(pretrained, extended, false, options);
 

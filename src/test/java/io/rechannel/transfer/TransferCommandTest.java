@@ -30,7 +30,8 @@ class TransferCommandTest {
         Path out = dir.resolve("rgby10.keras");
         Path report = dir.resolve("report.json");
         TestSupport.Run run = cli("transfer", "--from", keras("tiny_vgg_from_seed1.h5"), "--into",
-                keras("tiny_vgg_rgby_head10_template.keras"), "--init", "copy-last", "-o", out.toString(), "--report",
+                keras("tiny_vgg_rgby_head10_template.keras"), "--from-channels", "RGB", "--init", "copy-last", "-o",
+                out.toString(), "--report",
                 report.toString());
         assertEquals(0, run.exitCode(), run.err());
         assertEquals("", run.err());
@@ -51,13 +52,35 @@ class TransferCommandTest {
     @Test
     void jsonOnStandardOutput(@TempDir Path dir) throws Exception {
         TestSupport.Run run = cli("transfer", "--from", keras("tiny_vgg_from_seed1.h5"), "--into",
-                keras("tiny_vgg_rgby_template.h5"), "-o", dir.resolve("out.h5").toString(), "--json", "--match", "name");
+                keras("tiny_vgg_rgby_template.h5"), "--from-channels", "RGB", "-o", dir.resolve("out.h5").toString(), "--json",
+                "--match", "name");
         assertEquals(0, run.exitCode(), run.err());
         JsonNode json = JSON.readTree(run.out());
         assertEquals(38, json.get("tensors").size());
         assertEquals("adapted", json.get("tensors").get(0).get("status").asText());
         // the default for the new channel, as extend's: the mean of the old ones
         assertTrue(json.get("channelMap").get(0).asText().startsWith("RGB -> R,G,B,c3"), json.get("channelMap").toString());
+    }
+
+    /**
+     * A caffe-style Keras model (its first channel blue) is not mapped to new channels until its channels are named:
+     * exit 2, offering both readings, nothing written.
+     */
+    @Test
+    void aCaffeStylePretrainedModelNeedsItsChannelsNamed(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out.h5");
+        String from = keras("tiny_vgg_from_seed1.h5");
+        TestSupport.Run run = cli("transfer", "--from", from, "--into", keras("tiny_vgg_rgby_template.h5"), "--init",
+                "copy-last", "-o", out.toString());
+        assertEquals(2, run.exitCode(), run.err());
+        assertEquals("rechannel: " + from + ": 'vgg19_tiny' looks like a caffe-style keras.applications model, whose first"
+                + " channel is blue: pass --from-channels BGR (the usual meaning) or --from-channels RGB (to take the channels"
+                + " as they are)\n", run.err());
+        assertFalse(Files.exists(out));
+        TestSupport.Run named = cli("transfer", "--from", from, "--into", keras("tiny_vgg_rgby_template.h5"),
+                "--from-channels", "BGR", "--init", "copy-last", "-o", out.toString(), "--json");
+        assertEquals(0, named.exitCode(), named.err());
+        assertTrue(JSON.readTree(named.out()).get("channelMap").get(0).asText().startsWith("BGR -> B,G,R,c3"), named.out());
     }
 
     /** Too much of the target left as it was: the report is shown and written, the error is one line, no model written. */

@@ -1,6 +1,7 @@
 package io.rechannel.transfer;
 
 import io.rechannel.TestSupport;
+import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.Hyperslab;
 import io.rechannel.core.RechannelException;
 import io.rechannel.hdf5.DatasetBlocks;
@@ -32,8 +33,11 @@ class TransferRulesTest {
 
     private static final Path PRETRAINED = Path.of("tiny_vgg_from_seed1.h5");
 
+    /** The caffe-style pretrained model's channels taken as they are. */
+    private static final ChannelLayout AS_THEY_ARE = ChannelLayout.parse("RGB");
+
     private static TransferRequest into(String template, Path out) {
-        return TransferRequest.of(keras(PRETRAINED.toString()), keras(template), out);
+        return TransferRequest.of(keras(PRETRAINED.toString()), keras(template), out).withChannels(AS_THEY_ARE, null);
     }
 
     private static Entry entry(TransferReport report, String name) {
@@ -66,7 +70,7 @@ class TransferRulesTest {
         Path out = dir.resolve("overlap.keras");
         Path template = keras("tiny_vgg_rgby_head10_template.keras");
         TransferReport report = Transfer.run(TransferRequest.of(keras(PRETRAINED.toString()), template, out)
-                .withHead(TransferRequest.Head.OVERLAP));
+                .withChannels(AS_THEY_ARE, null).withHead(TransferRequest.Head.OVERLAP));
         double[] pretrained = Tensors.of(keras(PRETRAINED.toString())).get("predictions/kernel"); // (64, 28)
         double[] kernel = Tensors.of(out).get("predictions/kernel"); // (64, 10)
         for (int row = 0; row < 64; row++) {
@@ -149,7 +153,8 @@ class TransferRulesTest {
         }
         Path outputs = Files.createDirectory(dir.resolve("outputs"));
         RechannelException e = assertThrows(RechannelException.class, () -> Transfer.run(
-                TransferRequest.of(pretrained, keras("tiny_vgg_rgby_template.h5"), outputs.resolve("out.h5"))));
+                TransferRequest.of(pretrained, keras("tiny_vgg_rgby_template.h5"), outputs.resolve("out.h5"))
+                        .withChannels(AS_THEY_ARE, null)));
         assertEquals(4, e.kind().exitCode());
         assertTrue(e.getMessage().startsWith(pretrained + ": tensor 'fc2/bias' holds NaN"), e.getMessage());
         assertEmpty(outputs);
