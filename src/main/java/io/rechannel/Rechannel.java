@@ -6,6 +6,7 @@ import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
 import io.rechannel.format.ModelFormats;
 import io.rechannel.format.OutputCheck;
+import io.rechannel.format.Progress;
 import io.rechannel.format.VerifyResult;
 
 import java.nio.file.Path;
@@ -63,9 +64,9 @@ public final class Rechannel {
 
     /**
      * Proves numerically that {@code adapted} is {@code original} with its input channels mapped as {@code options}
-     * say (or, when they give no map, as the weights show).
+     * say (or, when they give no map, as the weights show); its long steps are reported to the options' listener.
      */
     public static VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
-        return format(original).verify(original, adapted, options);
+        return Progress.reportingTo(options.progress(), () -> format(original).verify(original, adapted, options));
     }
 }

@@ -1,5 +1,6 @@
 package io.rechannel.format;
 
+import io.rechannel.Rechannel;
 import io.rechannel.TestSupport;
 import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.ProgressListener;
@@ -65,6 +66,19 @@ class ProgressListenerTest {
         ModelFormats.forFile(input).extend(input, dir.resolve("cnn.onnx"), false,
                 AdaptOptions.to("RGBY").progress(recorder), OutputCheck.NONE);
         assertEquals(List.of("reading small_cnn.onnx", "copying small_cnn.onnx.data", "writing cnn.onnx"), recorder.steps.stream().map(Recorder.Step::task).toList());
+        assertTrue(recorder.steps.stream().allMatch(step -> step.closed()[0]));
+    }
+
+    @Test
+    void verifyingAnOnnxModelIsReported(@TempDir Path dir) {
+        Path input = Path.of("examples/small_cnn.onnx");
+        Path output = dir.resolve("cnn.onnx");
+        Rechannel.extend(input, output, AdaptOptions.to("RGBY"));
+        Recorder recorder = new Recorder();
+        assertTrue(Rechannel.verify(input, output, AdaptOptions.defaults().progress(recorder)).passed());
+        assertEquals(List.of("reading small_cnn.onnx", "reading cnn.onnx", "comparing cnn.onnx with the original",
+                "running small_cnn.onnx in ONNX Runtime", "running cnn.onnx in ONNX Runtime"),
+                recorder.steps.stream().map(Recorder.Step::task).toList());
         assertTrue(recorder.steps.stream().allMatch(step -> step.closed()[0]));
     }
 
