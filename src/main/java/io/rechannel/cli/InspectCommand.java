@@ -39,7 +39,7 @@ final class InspectCommand implements Callable<Integer> {
         inspection.details().forEach((k, v) -> out.println("  " + k + ": " + v));
         out.println("  parameters: " + inspection.parameters());
         for (Inspection.InputInfo input : inspection.inputs()) {
-            out.println("input " + input.name() + " shape " + input.shape() + " " + input.dataFormat() + ", "
+            out.println("input " + input.name() + (input.shape() == null ? "" : " shape " + input.shape()) + " " + input.dataFormat() + ", "
                     + (input.channels() < 0 ? "unknown" : input.channels()) + " channels");
         }
         for (Inspection.LayerInfo layer : inspection.preprocessing()) {

@@ -50,8 +50,8 @@ public final class RecordedNorm {
             case "nominalrange_0_255" -> known("0-255", List.of(0.0), List.of(1.0), channels, source);
             case "normalized_0_1" -> known("0-1", List.of(0.0), List.of(1.0), channels, source);
             case "normalized_1_1" -> known("0-1", List.of(0.5), List.of(0.5), channels, source);
-            default -> OutsideNorm.unknown("not recorded in the file: " + where + " hold no pretrained_cfg, image_mean/image_std,"
-                    + " mean/std or Image.NominalPixelRange");
+            default -> OutsideNorm.unknown("not recorded in the file: no pretrained_cfg, image_mean/image_std, mean/std or"
+                    + " Image.NominalPixelRange in " + where);
         };
     }
 
