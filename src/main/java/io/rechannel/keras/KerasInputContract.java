@@ -90,6 +90,10 @@ final class KerasInputContract {
         if (convention == Convention.CAFFE) {
             notes.add("keras.applications preprocess_input (caffe mode) takes RGB images, reverses them to BGR and subtracts"
                     + " these means; it knows nothing of other channels");
+        } else if (convention == Convention.TF) {
+            notes.add("tf mode: (x - 127.5) / 127.5 takes 0-255 to [-1, 1], the range the model was trained on");
+        } else if (convention == Convention.TORCH) {
+            notes.add("torch mode: the ImageNet mean and std of 0-1 images, times 255 (x in 0-255)");
         }
         return new OutsideNorm(constants.convention(), constants.units(), constants.mean(), constants.std(),
                 constants.source(), notes);

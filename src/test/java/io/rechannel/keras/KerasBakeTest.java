@@ -216,6 +216,18 @@ class KerasBakeTest {
         assertEquals("torch", contract.path("convention").asText());
         assertEquals("[123.675,116.28,103.53,116.28]", contract.path("mean").toString());
         assertEquals("[58.395,57.12,57.375,57.12]", contract.path("std").toString());
+        assertEquals("torch mode: the ImageNet mean and std of 0-1 images, times 255 (x in 0-255)",
+                contract.path("notes").get(0).asText());
+    }
+
+    @Test
+    void tfModeSaysItsRange(@TempDir Path dir) throws Exception {
+        JsonNode contract = contract(cli("extend", MADE.get().resolve("xception_tiny.h5").toString(), "--to", "RGBY", "-o",
+                dir.resolve("o.h5").toString(), "--json"));
+        assertEquals("tf", contract.path("convention").asText());
+        assertEquals("[127.5,127.5,127.5,127.5]", contract.path("mean").toString());
+        assertEquals("tf mode: (x - 127.5) / 127.5 takes 0-255 to [-1, 1], the range the model was trained on",
+                contract.path("notes").get(0).asText());
     }
 
     @Test
