@@ -85,8 +85,8 @@ class TransferRulesTest {
     @Test
     void aTargetMostlyLeftAsItWasIsRefused(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("out.h5");
-        TransferException e = assertThrows(TransferException.class, () -> Transfer.run(TransferRequest.of(
-                TestSupport.fixture("keras/conv1d.h5"), keras("tiny_vgg_rgby_template.h5"), out)));
+        TransferRequest request = TransferRequest.of(TestSupport.fixture("keras/conv1d.h5"), keras("tiny_vgg_rgby_template.h5"), out);
+        TransferException e = assertThrows(TransferException.class, () -> Transfer.run(request));
         assertEquals(7, e.kind().exitCode());
         assertTrue(e.getMessage().contains("tiny_vgg_rgby_template.h5: ") && e.getMessage().contains("--max-kept")
                 && e.getMessage().endsWith("nothing written"), e.getMessage());
@@ -97,8 +97,8 @@ class TransferRulesTest {
     @Test
     void aRequiredTensorLeftAsItWasIsRefused(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("out.h5");
-        TransferException e = assertThrows(TransferException.class, () -> Transfer.run(
-                into("tiny_vgg_rgby_head10_template.h5", out).withRequired(List.of("predictions/kernel"))));
+        TransferRequest request = into("tiny_vgg_rgby_head10_template.h5", out).withRequired(List.of("predictions/kernel"));
+        TransferException e = assertThrows(TransferException.class, () -> Transfer.run(request));
         assertEquals(7, e.kind().exitCode());
         assertTrue(e.getMessage().contains("tensor 'predictions/kernel' (required) would keep the target's own values"),
                 e.getMessage());
