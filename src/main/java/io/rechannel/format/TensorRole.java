@@ -10,6 +10,10 @@ public enum TensorRole {
     CONV_HWIO(Kind.KERNEL),
     /** A convolution weight, (out, in, …spatial): PyTorch Conv1d/2d/3d, ONNX Conv. */
     CONV_OIHW(Kind.KERNEL),
+    /** A transposed convolution kernel, (…spatial, out, in): Keras Conv1D/2D/3DTranspose. */
+    CONV_TRANSPOSE_HWOI(Kind.OTHER),
+    /** A transposed convolution weight, (in, out / groups, …spatial): PyTorch ConvTranspose, ONNX ConvTranspose. */
+    CONV_TRANSPOSE_IOHW(Kind.OTHER),
     /** A depthwise kernel, (…spatial, in, multiplier): Keras DepthwiseConv2D, a separable convolution's depthwise kernel. */
     DEPTHWISE_HWIM(Kind.KERNEL),
     /** A depthwise weight, (in · multiplier, 1, …spatial): an ONNX Conv whose groups equal its input channels. */
@@ -50,7 +54,7 @@ public enum TensorRole {
 
     /** True for the channels-last layouts (Keras), false for channels-first ones (PyTorch, ONNX) and 1-D tensors. */
     public boolean channelsLast() {
-        return this == CONV_HWIO || this == DEPTHWISE_HWIM || this == DENSE_IN_OUT || this == DENSE_IN_OUT_FLATTENED;
+        return this == CONV_HWIO || this == CONV_TRANSPOSE_HWOI || this == DEPTHWISE_HWIM || this == DENSE_IN_OUT || this == DENSE_IN_OUT_FLATTENED;
     }
 
     /** True for a weight reading a flattened feature map, whose row order depends on the framework. */
@@ -62,6 +66,8 @@ public enum TensorRole {
     public int inputAxis(int rank) {
         return switch (this) {
             case CONV_HWIO -> rank - 2;
+            case CONV_TRANSPOSE_HWOI -> rank - 1;
+            case CONV_TRANSPOSE_IOHW -> 0;
             case CONV_OIHW, LINEAR_OUT_IN, LINEAR_OUT_IN_FLATTENED -> 1;
             case DENSE_IN_OUT, DENSE_IN_OUT_FLATTENED -> 0;
             // a depthwise layer's outputs follow its inputs: its channel count cannot change alone
@@ -70,10 +76,29 @@ public enum TensorRole {
         };
     }
 
+    /**
+     * The axis indexed by the channels the layer reads, or -1: its {@link #inputAxis}, and for a depthwise kernel
+     * the axis of its per-channel filters.
+     */
+    public int channelAxis(int rank) {
+        return switch (this) {
+            case DEPTHWISE_HWIM -> rank - 2;
+            case DEPTHWISE_OIHW -> 0;
+            default -> inputAxis(rank);
+        };
+    }
+
+    /** True for a dense or linear matrix, whose input features may fold positions with channels. */
+    public boolean isMatrix() {
+        return kind == Kind.MATRIX;
+    }
+
     /** The axis holding the layer's outputs (classes, filters) in a tensor of rank {@code rank}, or -1. */
     public int outputAxis(int rank) {
         return switch (this) {
             case CONV_HWIO, DEPTHWISE_HWIM, DENSE_IN_OUT, DENSE_IN_OUT_FLATTENED -> rank - 1;
+            case CONV_TRANSPOSE_HWOI -> rank - 2;
+            case CONV_TRANSPOSE_IOHW -> 1;
             case CONV_OIHW, DEPTHWISE_OIHW, LINEAR_OUT_IN, LINEAR_OUT_IN_FLATTENED -> 0;
             case BIAS, BN_GAMMA, BN_BETA, BN_MEAN, BN_VARIANCE, OTHER -> rank == 1 ? 0 : -1;
         };

@@ -77,7 +77,13 @@ public final class Verification {
 
     /** Checks every tap of a mixed weight, read block by block from both models. */
     public void taps(String layer, String weight, StoredTensor before, StoredTensor after, ChannelMap sliced) {
-        taps(layer, weight, Verifier.checkTaps(before, after, sliced, TRIAL_SEED, Blocks.budget()), Verifier.RELATIVE_TOLERANCE);
+        taps(layer, weight, before, after, sliced, Verifier.RELATIVE_TOLERANCE);
+    }
+
+    /** As {@link #taps(String, String, StoredTensor, StoredTensor, ChannelMap)}, within {@code tolerance} (half precision). */
+    public void taps(String layer, String weight, StoredTensor before, StoredTensor after, ChannelMap sliced,
+                     double tolerance) {
+        taps(layer, weight, Verifier.checkTaps(before, after, sliced, TRIAL_SEED, Blocks.budget()), tolerance);
     }
 
     /** Checks every tap of a mixed weight held in memory (a separable convolution composed into one kernel). */

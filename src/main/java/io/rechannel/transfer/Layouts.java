@@ -231,6 +231,8 @@ final class Layouts {
         return switch (role) {
             case CONV_HWIO -> "convolution kernel (…, in, out)";
             case CONV_OIHW -> "convolution weight (out, in, …)";
+            case CONV_TRANSPOSE_HWOI -> "transposed convolution kernel (…, out, in)";
+            case CONV_TRANSPOSE_IOHW -> "transposed convolution weight (in, out, …)";
             case DEPTHWISE_HWIM -> "depthwise kernel (…, in, multiplier)";
             case DEPTHWISE_OIHW -> "depthwise weight (in·multiplier, 1, …)";
             case DENSE_IN_OUT -> "dense kernel (in, out)";
