@@ -79,11 +79,10 @@ public final class Adaptation {
             } else {
                 changes.add(remix(sink, kernel, Mixing.kernel(used, map.seed() ^ kernel.name().hashCode()), change));
             }
-        }
-        for (PlannedTensor slot : plan.slots()) {
-            ChannelMap sliced = slot.sliced(map);
-            changes.add(remix(sink, slot, Mixing.state(sliced),
-                    change(slot, slot.newShape(sliced.newCount()), TensorChange.Kind.OPTIMIZER_STATE)));
+            for (PlannedTensor slot : plan.slotsOf(kernel)) {
+                changes.add(remix(sink, slot, Mixing.state(sliced),
+                        change(slot, slot.newShape(sliced.newCount()), TensorChange.Kind.OPTIMIZER_STATE)));
+            }
         }
         for (PlannedTensor constant : plan.constants()) {
             ChannelMap sliced = constant.sliced(map);

@@ -66,6 +66,12 @@ public record AdaptationPlan(String source, ChannelDependency dependency, int ch
                                 l.consumer().segment().slices()))).toList();
     }
 
+    /** The optimizer state planned for {@code kernel}. */
+    public List<PlannedTensor> slotsOf(PlannedTensor kernel) {
+        return slots.stream().filter(s -> s.node().equals(kernel.node())
+                && s.layer().key().startsWith(kernel.layer().key() + ":")).toList();
+    }
+
     /** The kernel of the same layer playing {@code part} (a separable convolution's other kernel), or null. */
     public PlannedTensor partner(PlannedTensor kernel, LayerTensor.Part part) {
         return kernels.stream().filter(k -> k.node().equals(kernel.node()) && k.layer().part() == part)

@@ -145,7 +145,7 @@ final class SafetensorsStore implements TensorStore {
 
     @Override
     public Optional<ModelInput> input() {
-        return StateDictPlanner.input(this);
+        return io.rechannel.pipeline.GraphlessModel.input(this);
     }
 
     /** Every shard's {@code __metadata__}, merged in shard order. */

@@ -9,6 +9,9 @@ import io.rechannel.format.OutsideNorm;
 import io.rechannel.format.RecordedNorm;
 import io.rechannel.format.TensorStore;
 
+import io.rechannel.pipeline.AdaptationPlan;
+import io.rechannel.pipeline.PlannedTensor;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,14 +27,14 @@ final class StateDictContract {
     private StateDictContract() {
     }
 
-    static InputContract of(TensorStore store, StateDictPlanner.Plan plan, ChannelLayout from, NormSpec norm) {
+    static InputContract of(TensorStore store, AdaptationPlan plan, ChannelLayout from, NormSpec norm) {
         String source = store.file().toString();
         int n = plan.channels();
         OutsideNorm recorded = RecordedNorm.of(store.metadata(), n, store.metadata().isEmpty() && !isSafetensors(store)
                 ? "the torch.save file (weights only)" : "safetensors __metadata__");
         OutsideNorm outside = OutsideNorm.resolve(recorded, norm, n, source);
         List<String> inside = new ArrayList<>();
-        for (StateDictPlanner.Target c : plan.constants()) {
+        for (PlannedTensor c : plan.constants()) {
             inside.add(c.tensor().name() + " (per-channel buffer) " + Arrays.toString(store.read(c.tensor())));
         }
         List<String> notes = new ArrayList<>();
@@ -39,7 +42,7 @@ final class StateDictContract {
             notes.add("a state dict holds weights only: what the model expects outside itself is the model's own"
                     + " (timm: its pretrained_cfg mean and std); state it with --norm to have it extended to the new channels");
         }
-        String input = "(state dict: " + plan.weights().get(0).tensor().name() + ")";
+        String input = "(state dict: " + plan.kernels().get(0).name() + ")";
         return InputContract.of(input, InputContract.CHANNELS_FIRST, from.names(), outside, inside, notes);
     }
 

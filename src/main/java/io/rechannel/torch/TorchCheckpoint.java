@@ -140,7 +140,7 @@ final class TorchCheckpoint implements TensorStore {
 
     @Override
     public Optional<ModelInput> input() {
-        return StateDictPlanner.input(this);
+        return io.rechannel.pipeline.GraphlessModel.input(this);
     }
 
     @Override

@@ -18,6 +18,15 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.Optional;
+import io.rechannel.format.TensorChange;
+import io.rechannel.format.Verification;
+import io.rechannel.pipeline.Adaptation;
+import io.rechannel.pipeline.AdaptationPlan;
+import io.rechannel.pipeline.GraphlessModel;
+import io.rechannel.pipeline.PlanVerifier;
+import io.rechannel.pipeline.PlannedTensor;
+import io.rechannel.pipeline.Planner;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -103,24 +112,24 @@ public final class TorchFormat implements ModelFormat {
                 details.put("tensor " + t.name(), t.dtype() + " " + t.shapeList() + " " + Dtype.bytes(t) + " bytes");
                 parameters += t.isOptimizerSlot() ? 0 : t.elements();
             }
-            StateDictPlanner planner = new StateDictPlanner(store);
             List<Inspection.InputInfo> inputs = new ArrayList<>();
             List<Inspection.LayerInfo> layers = new ArrayList<>();
             List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
             List<String> notes = new ArrayList<>();
             List<InputContract> contracts = new ArrayList<>();
-            StateDictPlanner.Plan planned = null;
+            AdaptationPlan planned = null;
             try {
-                StateDictPlanner.Plan plan = planner.plan(options.formatOptions().tensors(), true);
+                AdaptationPlan plan = Planner.plan(GraphlessModel.of(store, options.formatOptions().tensors()),
+                        options.analysisOnly().dropOptimizer());
                 inputs.add(new Inspection.InputInfo("(state dict, no graph)", null, "channels_first", plan.channels()));
-                for (StateDictPlanner.Target w : plan.weights()) {
-                    layers.add(new Inspection.LayerInfo(w.tensor().name(), "weight [out, in, ...]",
-                            Map.of(w.tensor().name(), w.tensor().shapeList()), "reads the input's " + plan.channels()
+                for (PlannedTensor w : plan.kernels()) {
+                    layers.add(new Inspection.LayerInfo(w.name(), "weight [out, in, ...]",
+                            Map.of(w.name(), w.tensor().shapeList()), "reads the input's " + plan.channels()
                             + " channels on axis 1" + (options.formatOptions().tensors().isEmpty() ? " (chosen by its name)" : "")));
                 }
-                for (StateDictPlanner.Target c : plan.constants()) {
-                    preprocessing.add(new Inspection.LayerInfo(c.tensor().name(), "per-channel buffer",
-                            Map.of(c.tensor().name(), c.tensor().shapeList()), ""));
+                for (PlannedTensor c : plan.constants()) {
+                    preprocessing.add(new Inspection.LayerInfo(c.name(), "per-channel buffer",
+                            Map.of(c.name(), c.tensor().shapeList()), ""));
                 }
                 planned = plan;
             } catch (RechannelException e) {
@@ -144,21 +153,23 @@ public final class TorchFormat implements ModelFormat {
             throw StateDictContract.cannotBake(source);
         }
         try (TensorStore store = open(input)) {
-            StateDictPlanner.Plan plan = new StateDictPlanner(store).plan(options.formatOptions().tensors(), options.dropsOptimizer());
+            GraphlessModel model = GraphlessModel.of(store, options.formatOptions().tensors());
+            AdaptationPlan plan = Planner.plan(model, options);
             ChannelMap map = options.changingMap(plan.channels(), source);
             InputContract original = StateDictContract.of(store, plan, map.from(), options.norm());
-            StateDictAdapter.checkStats(plan, options, source, original.mean() != null);
+            Adaptation adaptation = new Adaptation(model, plan, map, options)
+                    .checkStatistics(original.mean() != null, "pixel_mean or pixel_std buffer");
             InputContract contract = original.extended(map, InputContract.orderNotes(map),
                     plan.constants().isEmpty() ? options.stats() : null);
-            List<TensorEdit> edits = new StateDictAdapter(store, map, options).edits(plan);
-            List<String> changes = new ArrayList<>(store.write(output, edits, options.dropsOptimizer(), overwrite));
+            EditList edits = new EditList(model);
+            List<TensorChange> tensorChanges = adaptation.apply(edits);
+            List<String> changes = new ArrayList<>(store.write(output, edits.edits(), options.dropsOptimizer(), overwrite));
             List<String> notes = new ArrayList<>();
             if (options.dropsOptimizer() && store.hasOptimizer()) {
                 changes.add(AdaptResult.OPTIMIZER_REMOVED);
                 notes.add("the optimizer's settings (param_groups) are kept");
             }
-            return AdaptResult.of(source, output.toString(), map, StateDictAdapter.describe(edits, plan, map), changes, notes)
-                    .withContract(contract);
+            return AdaptResult.of(source, output.toString(), map, tensorChanges, changes, notes).withContract(contract);
         }
     }
 
@@ -166,7 +177,10 @@ public final class TorchFormat implements ModelFormat {
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
         options.refuseUnused(original.toString(), description(), Set.of(OptionName.TENSORS));
         try (TensorStore before = open(original); TensorStore after = open(adapted)) {
-            return new StateDictVerifier(before, after).verify(options);
+            Verification verification = new Verification(original.toString(), adapted.toString());
+            List<String> named = options.formatOptions().tensors();
+            PlanVerifier.verify(GraphlessModel.of(before, named), GraphlessModel.of(after, named), options, verification);
+            return verification.result();
         }
     }
 }
