@@ -7,6 +7,7 @@ import io.rechannel.format.ModelFormat;
 import io.rechannel.format.ModelFormats;
 import io.rechannel.format.OutputCheck;
 import io.rechannel.format.Progress;
+import io.rechannel.format.VerificationFailedException;
 import io.rechannel.format.VerifyResult;
 
 import java.nio.file.Path;
@@ -55,6 +56,23 @@ public final class Rechannel {
      */
     public static AdaptResult extend(Path input, Path output, AdaptOptions options, OutputCheck beforeCommit) {
         return format(input).extend(input, output, options.overwrites(), options, beforeCommit);
+    }
+
+    /**
+     * As {@link #extend(Path, Path, AdaptOptions)}, proving the finished model numerically (as {@link #verify}) before
+     * it is committed: the result carries the verification's report ({@link AdaptResult#verification()}), and a model
+     * that fails it is not written: a {@link VerificationFailedException} carries the report instead.
+     */
+    public static AdaptResult extendVerified(Path input, Path output, AdaptOptions options) {
+        ModelFormat format = format(input);
+        VerifyResult[] proof = new VerifyResult[1];
+        OutputCheck check = written -> {
+            proof[0] = format.verify(input, written, options).withAdapted(output.toString());
+            if (!proof[0].passed()) {
+                throw new VerificationFailedException(output.toString(), proof[0]);
+            }
+        };
+        return format.extend(input, output, options.overwrites(), options, check).withVerification(proof[0]);
     }
 
     /** Proves numerically that {@code adapted} is {@code original} with its input channels mapped, recovering the map. */

@@ -7,6 +7,7 @@ import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.TensorChange;
+import io.rechannel.format.VerificationFailedException;
 import io.rechannel.format.VerifyResult;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -105,6 +106,28 @@ class LibraryApiTest {
 
         Inspection inspection = Rechannel.inspect(output);
         assertEquals(4, inspection.inputs().get(0).channels());
+    }
+
+    @Test
+    void extendVerifiedCarriesTheProofAndWritesNothingWhenItFails(@TempDir Path dir) throws Exception {
+        Path input = TestSupport.fixture("keras/tiny_vgg.h5");
+        Path output = dir.resolve("rgby.h5");
+        AdaptResult result = Rechannel.extendVerified(input, output, AdaptOptions.to("RGBY").from("BGR").init("Y=B"));
+        assertTrue(result.verification().passed(), result.verification().toString());
+        assertEquals(output.toString(), result.verification().adapted());
+        assertTrue(Files.size(output) > 0);
+
+        // a test format whose verification always finds a difference
+        Path scripted = Files.writeString(dir.resolve("model.scripted"), "sibling=out.scripted.data\nverify=fail\n");
+        Path refused = dir.resolve("out.scripted");
+        VerificationFailedException failed = assertThrows(VerificationFailedException.class,
+                () -> Rechannel.extendVerified(scripted, refused, AdaptOptions.to("RGBY")));
+        assertEquals(RechannelException.Kind.INEXACT, failed.kind());
+        assertTrue(failed.getMessage().startsWith(refused + ": not written: verification found a difference"),
+                failed.getMessage());
+        assertFalse(failed.report().passed());
+        assertFalse(Files.exists(refused));
+        assertFalse(Files.exists(dir.resolve("out.scripted.data")));
     }
 
     @Test

@@ -1,19 +1,16 @@
 package io.rechannel.cli;
 
+import io.rechannel.Rechannel;
 import io.rechannel.core.AdaptOptions;
-import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
-import io.rechannel.format.ModelFormat;
-import io.rechannel.format.ModelFormats;
-import io.rechannel.format.OutputCheck;
 import io.rechannel.format.RunRecord;
+import io.rechannel.format.VerificationFailedException;
 import io.rechannel.format.VerifyResult;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 
 final class ExtendCommand implements Callable<Integer> {
@@ -47,19 +44,16 @@ final class ExtendCommand implements Callable<Integer> {
         AdaptOptions adapt = map.toOptions(options, Specs.isSet(spec, "--drop-optimizer")).withTensors(options.tensors())
                 .withBake(Specs.isSet(spec, "--bake-preprocessing")).progress(new ConsoleProgress());
         RunRecord.reading(model);
-        ModelFormat format = ModelFormats.forFile(model);
         PrintWriter out = spec.commandLine().getOut();
-        VerifyResult[] proof = new VerifyResult[1];
-        // verification runs on the finished file before it is committed: a model that fails it never appears
-        OutputCheck check = !Specs.isSet(spec, "--verify") ? OutputCheck.NONE : written -> {
-            proof[0] = format.verify(model, written, adapt).withAdapted(output.toString());
-            if (!proof[0].passed()) {
-                print(out, proof[0], options.json());
-                throw RechannelException.inexact(output + ": not written: verification found a difference ("
-                        + firstDifference(proof[0]) + ")");
-            }
-        };
-        AdaptResult result = format.extend(model, output, Specs.isSet(spec, "--force"), adapt, check).withVerification(proof[0]);
+        AdaptResult result;
+        try {
+            adapt = Specs.isSet(spec, "--force") ? adapt.overwrite() : adapt;
+            result = Specs.isSet(spec, "--verify") ? Rechannel.extendVerified(model, output, adapt)
+                    : Rechannel.extend(model, output, adapt);
+        } catch (VerificationFailedException failed) {
+            print(out, failed.report(), options.json());
+            throw failed;
+        }
         result.warnings().forEach(warning -> spec.commandLine().getErr().println("rechannel: warning: " + Flags.render(warning)));
         if (options.json()) {
             Output.json(out, result);
@@ -86,13 +80,4 @@ final class ExtendCommand implements Callable<Integer> {
         }
     }
 
-    private static String firstDifference(VerifyResult proof) {
-        if (!proof.problems().isEmpty()) {
-            return proof.problems().get(0);
-        }
-        return proof.layers().stream().filter(check -> !check.passed()).findFirst()
-                .map(check -> String.format(Locale.ROOT, "%s %s: max |difference| %.3g, relative %.3g", check.layer(),
-                        check.weight(), check.maxAbsDifference(), check.maxRelativeDifference()))
-                .orElse("see the report");
-    }
 }
