@@ -31,14 +31,25 @@ public final class CliChecks {
 
     /** The same, with more JVM options (system properties). */
     public static TestSupport.Run forked(Path workDir, List<String> jvmOptions, String... args) throws Exception {
+        List<String> options = new ArrayList<>(OPTIONS);
+        options.addAll(jvmOptions);
+        return java(workDir, options, "io.rechannel.cli.Main", args);
+    }
+
+    /**
+     * Runs {@code mainClass} of the test class path in a JVM of its own with {@code jvmOptions} (such as
+     * {@code -verbose:class}, to see which classes a run loads), its input closed.
+     */
+    public static TestSupport.Run java(Path workDir, List<String> jvmOptions, String mainClass, String... args)
+            throws Exception {
         String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(OPTIONS);
         command.addAll(jvmOptions);
-        command.addAll(List.of("-cp", classPath, "io.rechannel.cli.Main"));
+        command.addAll(List.of("-cp", classPath, mainClass));
         command.addAll(List.of(args));
         Process process = new ProcessBuilder(command).directory(workDir.toFile()).start();
+        process.getOutputStream().close();
         CompletableFuture<byte[]> out = CompletableFuture.supplyAsync(() -> readAll(process.getInputStream()));
         CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> readAll(process.getErrorStream()));
         if (!process.waitFor(10, TimeUnit.MINUTES)) {
@@ -47,6 +58,13 @@ public final class CliChecks {
         }
         return new TestSupport.Run(process.exitValue(), new String(out.get(), StandardCharsets.UTF_8),
                 new String(err.get(), StandardCharsets.UTF_8));
+    }
+
+    /** The classes a run of {@code mainClass} loads ({@code -verbose:class} output, with what it printed); it must succeed. */
+    public static String classesLoaded(String mainClass, String... args) throws Exception {
+        TestSupport.Run run = java(Path.of("").toAbsolutePath(), List.of("-verbose:class"), mainClass, args);
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        return run.out() + run.err();
     }
 
     private static byte[] readAll(java.io.InputStream in) {

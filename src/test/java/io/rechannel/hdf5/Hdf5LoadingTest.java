@@ -1,12 +1,11 @@
 package io.rechannel.hdf5;
 
+import io.rechannel.CliChecks;
 import io.rechannel.TestSupport;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -30,17 +29,7 @@ class Hdf5LoadingTest {
     }
 
     private static String classesLoaded(String... args) throws Exception {
-        List<String> command = new java.util.ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-verbose:class", "-cp",
-                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-                Hdf5LoadingTest.class.getName()));
-        command.addAll(List.of(args));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        process.getOutputStream().close();
-        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(process.waitFor(120, TimeUnit.SECONDS));
-        assertEquals(0, process.exitValue(), out);
-        return out;
+        return CliChecks.classesLoaded(Hdf5LoadingTest.class.getName(), args);
     }
 
     @Test
