@@ -67,6 +67,33 @@ class OnnxSyntheticModelTest {
         assertEquals("['batch', 8, 8, 4] [0.485, 0.456, 0.406, 0.08] [0.229, 0.224, 0.225, 0.12]", report.trim());
     }
 
+    /** Mixed half-precision weights are checked within float16's precision (its rounding is no difference). */
+    @Test
+    void halfPrecisionModelsVerify(@TempDir Path dir) throws Exception {
+        Path model = make("float16", dir);
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", "Y=0.3*R+0.7*G",
+                "-o", dir.resolve("o.onnx").toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().contains("W: max |difference|") && run.out().contains("is not float32"), run.out());
+    }
+
+    /** The user's statistics go to the first mean and the spread after it, not to a gain in front of them. */
+    @Test
+    void statisticsGoToTheNormalisationNotToAGainBeforeIt(@TempDir Path dir) throws Exception {
+        Path model = make("scaled_then_normalised", dir);
+        Path out = dir.resolve("rgby.onnx");
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", "Y=B", "--stats", "Y=mean:0.08,std:0.12",
+                "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        String report = TestSupport.python(String.join("\n",
+                "import onnx, sys",
+                "from onnx import numpy_helper",
+                "inits = {t.name: numpy_helper.to_array(t) for t in onnx.load(sys.argv[1]).graph.initializer}",
+                "print(*([round(float(v), 3) for v in inits[n].ravel()] for n in ('gain', 'mean', 'std')))"),
+                out.toString());
+        assertEquals("[2.0, 3.0, 4.0, 4.0] [0.4, 0.5, 0.6, 0.08] [0.2, 0.3, 0.25, 0.12]", report.trim());
+    }
+
     @Test
     void byteInputsAreProvedLayerByLayer(@TempDir Path dir) throws Exception {
         Path model = make("uint8_input", dir);
