@@ -1,7 +1,7 @@
 """Writes small ONNX models for graph shapes no fixture has (Debian python3-onnx).
 
 Usage: make_onnx.py KIND OUT.onnx   (KIND: nhwc, flatten, conv1d, grouped, constant_node, transpose_conv, noconv, uint8_input,
-                                     uint8_normalised)
+                                     uint8_normalised, float16, scaled_then_normalised)
 """
 import sys
 import numpy as np
@@ -81,6 +81,27 @@ elif kind == "uint8_normalised":
               [numpy_helper.from_array(np.array([123.7, 116.3, 103.5], np.float32).reshape(1, 3, 1, 1), "mean"),
                numpy_helper.from_array(np.array([58.4, 57.1, 57.4], np.float32).reshape(1, 3, 1, 1), "std"),
                init("W", (2, 3, 3, 3))])
+elif kind == "float16":
+    # a half-precision model: input, constants and weights in float16
+    def half(name, values):
+        return numpy_helper.from_array(np.asarray(values, np.float16), name)
+    nodes = [helper.make_node("Sub", ["x", "mean"], ["c"]),
+             helper.make_node("Conv", ["c", "W", "B"], ["y"])]
+    m = model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT16, [1, 3, 8, 8])],
+              [helper.make_tensor_value_info("y", TensorProto.FLOAT16, [1, 4, 6, 6])],
+              [half("mean", np.array([0.4, 0.5, 0.6]).reshape(1, 3, 1, 1)), half("W", rng.standard_normal((4, 3, 3, 3))),
+               half("B", rng.standard_normal(4))])
+elif kind == "scaled_then_normalised":
+    # a per-channel gain in front of the normalisation: the statistics belong to the Sub and the Div after it
+    nodes = [helper.make_node("Mul", ["x", "gain"], ["g"]),
+             helper.make_node("Sub", ["g", "mean"], ["c"]),
+             helper.make_node("Div", ["c", "std"], ["n"]),
+             helper.make_node("Conv", ["n", "W"], ["y"])]
+    m = model(nodes, [vi("x", [1, 3, 8, 8])], [vi("y", [1, 4, 6, 6])],
+              [numpy_helper.from_array(np.array([2, 3, 4], np.float32).reshape(1, 3, 1, 1), "gain"),
+               numpy_helper.from_array(np.array([0.4, 0.5, 0.6], np.float32).reshape(1, 3, 1, 1), "mean"),
+               numpy_helper.from_array(np.array([0.2, 0.3, 0.25], np.float32).reshape(1, 3, 1, 1), "std"),
+               init("W", (4, 3, 3, 3))])
 elif kind == "noconv":
     nodes = [helper.make_node("Relu", ["x"], ["y"])]
     m = model(nodes, [vi("x", [1, 3, 8, 8])], [vi("y", [1, 3, 8, 8])], [])

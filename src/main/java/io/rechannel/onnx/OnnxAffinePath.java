@@ -1,6 +1,7 @@
 package io.rechannel.onnx;
 
 import ai.onnx.proto.OnnxMl;
+import io.rechannel.pipeline.AdaptationPlan;
 
 import java.util.Arrays;
 import java.util.List;
@@ -24,14 +25,13 @@ final class OnnxAffinePath {
      * The per-channel affine map x_c → a_c·x_c + b_c that the nodes between the input and the adapted
      * layers apply ({a, b}), or null when they do anything else (or branch).
      */
-    static double[][] of(OnnxPlan plan, int channels) {
+    static double[][] of(OnnxModel model, AdaptationPlan plan, int channels) {
         double[] a = new double[channels];
         double[] b = new double[channels];
         Arrays.fill(a, 1);
         if (plan.dependency().consumers().size() > 1 && !plan.dependency().constants().isEmpty()) {
             return null;
         }
-        OnnxModel model = plan.model();
         // a concatenation places the input beside what the adapted layers made of it: exact on Mᵀx' as long as
         // nothing else acts on the way (each concatenated copy could have been preprocessed differently)
         List<String> ops = plan.dependency().tensors().keySet().stream().map(model::node).filter(Objects::nonNull)

@@ -9,6 +9,9 @@ import io.rechannel.format.BakedCheck;
 import io.rechannel.format.InputContract;
 import io.rechannel.format.Verification;
 import io.rechannel.graph.ChannelAxis;
+import io.rechannel.pipeline.AdaptationPlan;
+import io.rechannel.pipeline.PlanVerifier;
+import io.rechannel.pipeline.PlannedTensor;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -26,12 +29,14 @@ final class OnnxBake {
 
     static final String PREFIX = "rechannel_preprocessing";
 
-    private final OnnxPlan plan;
+    private final OnnxModel model;
+    private final AdaptationPlan plan;
     private final Set<String> names = new HashSet<>();
 
-    OnnxBake(OnnxPlan plan) {
+    OnnxBake(OnnxModel model, AdaptationPlan plan) {
+        this.model = model;
         this.plan = plan;
-        OnnxFile file = plan.model().file();
+        OnnxFile file = model.file();
         names.addAll(file.initializers().keySet());
         file.inputs().forEach(i -> names.add(i.getName()));
         file.outputs().forEach(o -> names.add(o.getName()));
@@ -45,13 +50,13 @@ final class OnnxBake {
 
     /** Refuses a model the nodes cannot be put into, before any work. */
     void check() {
-        OnnxFile file = plan.model().file();
+        OnnxFile file = model.file();
         String input = plan.dependency().input();
         if (file.opset("") >= 0 && file.opset("") < 7) {
             throw RechannelException.unsupported(file.path() + ": " + OptionName.BAKE + " adds broadcasting Sub/Div nodes,"
                     + " which need opset 7 or later; the model imports opset " + file.opset(""));
         }
-        int type = OnnxInputContract.elementType(plan.model(), input);
+        int type = OnnxInputContract.elementType(model, input);
         if (type != OnnxTensors.FLOAT && type != OnnxTensors.DOUBLE && type != OnnxTensors.FLOAT16) {
             throw RechannelException.unsupported(file.path() + ": " + OptionName.BAKE + ": input '" + input + "' has ONNX element"
                     + " type " + type + "; normalising nodes are added for float, double and float16 inputs");
@@ -63,7 +68,7 @@ final class OnnxBake {
     }
 
     private int rank() {
-        return plan.model().graph().node(plan.dependency().input()).declaredShape().map(s -> s.length).orElse(-1);
+        return model.graph().node(plan.dependency().input()).declaredShape().map(s -> s.length).orElse(-1);
     }
 
     /**
@@ -71,9 +76,9 @@ final class OnnxBake {
      * returns one line per node added, for the contract's {@code inside} list.
      */
     List<String> apply(OnnxEdits edits, InputContract contract) {
-        OnnxFile file = plan.model().file();
+        OnnxFile file = model.file();
         String input = plan.dependency().input();
-        int type = OnnxInputContract.elementType(plan.model(), input);
+        int type = OnnxInputContract.elementType(model, input);
         int rank = rank();
         long[] dims = new long[rank];
         java.util.Arrays.fill(dims, 1);
@@ -110,19 +115,24 @@ final class OnnxBake {
      * Checks the nodes baked into {@code after}, if any (and if {@code before} had none of its own), against the
      * contract the original gives under {@code options}: a check, or a note saying why not.
      */
-    static void verify(OnnxPlan before, OnnxPlan after, ChannelMap map, AdaptOptions options, Verification verification) {
-        if (OnnxInputContract.bakedNode(after) == null || OnnxInputContract.bakedNode(before) != null) {
+    static void verify(OnnxModel original, OnnxModel adapted, PlanVerifier.Outcome outcome, AdaptOptions options,
+                       Verification verification) {
+        AdaptationPlan before = outcome.before();
+        AdaptationPlan after = outcome.after();
+        ChannelMap map = outcome.map();
+        if (OnnxInputContract.bakedNode(adapted, after) == null || OnnxInputContract.bakedNode(original, before) != null) {
             return;
         }
         double[] mean = new double[map.newCount()];
         double[] std = new double[map.newCount()];
         java.util.Arrays.fill(std, 1);
         List<String> nodes = new ArrayList<>();
-        for (OnnxPlan.Use use : after.constants()) {
-            String op = use.node().getOpType();
-            if (use.node().getName().startsWith(PREFIX) && (op.equals("Sub") || op.equals("Div"))) {
-                nodes.add(use.node().getName());
-                double[] values = after.model().constantValues(use.source());
+        for (PlannedTensor constant : after.constants()) {
+            OnnxMl.NodeProto node = adapted.node(constant.node());
+            String op = node.getOpType();
+            if (node.getName().startsWith(PREFIX) && (op.equals("Sub") || op.equals("Div"))) {
+                nodes.add(node.getName());
+                double[] values = adapted.constantValues(constant.name());
                 System.arraycopy(values, 0, op.equals("Sub") ? mean : std, 0, Math.min(values.length, mean.length));
             }
         }
@@ -131,7 +141,7 @@ final class OnnxBake {
             verification.note(BakedCheck.unchecked(where, null));
             return;
         }
-        InputContract expected = OnnxInputContract.adapted(before, map, options);
+        InputContract expected = OnnxInputContract.adapted(original, before, map, options);
         if (expected.mean() == null) {
             verification.note(BakedCheck.unchecked(where, expected));
         } else {
@@ -148,7 +158,7 @@ final class OnnxBake {
         for (long d : dims) {
             header.addDims(d);
         }
-        edits.added.add(ChangedTensor.of(header.build(), dims, values, plan.model().file().path()));
+        edits.added.add(ChangedTensor.of(header.build(), dims, values, model.file().path()));
         nodes.add(OnnxMl.NodeProto.newBuilder().setName(unique(base)).setOpType(op).addInput(from).addInput(constant)
                 .addOutput(output).build());
         return output;

@@ -9,10 +9,16 @@ import io.rechannel.format.AdaptResult;
 import io.rechannel.format.InputContract;
 import io.rechannel.format.Inspection;
 import io.rechannel.format.ModelFormat;
+import io.rechannel.format.TensorChange;
 import io.rechannel.format.TensorStore;
+import io.rechannel.format.Verification;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.graph.ChannelAxis;
 import io.rechannel.graph.Node;
+import io.rechannel.pipeline.Adaptation;
+import io.rechannel.pipeline.AdaptationPlan;
+import io.rechannel.pipeline.PlanVerifier;
+import io.rechannel.pipeline.PlannedTensor;
 
 import java.nio.file.Path;
 import java.util.Optional;
@@ -77,26 +83,27 @@ public final class OnnxFormat implements ModelFormat {
         List<Inspection.LayerInfo> preprocessing = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         List<InputContract> contracts = new ArrayList<>();
+        OnnxAdaptable adaptable = new OnnxAdaptable(model);
         for (Node input : model.graph().inputs()) {
             if (options.input() != null && !options.input().equals(input.id())) {
                 continue;
             }
             List<Long> shape = input.declaredShape().map(s -> Arrays.stream(s).boxed().toList()).orElse(null);
-            OnnxPlan planned = null;
+            AdaptationPlan planned = null;
             try {
-                OnnxPlan plan = OnnxPlan.of(model, options.analysisOnly().input(input.id()), file.toString());
+                AdaptationPlan plan = adaptable.plan(options.analysisOnly().input(input.id()));
                 inputs.add(new Inspection.InputInfo(input.id(), shape,
                         plan.dependency().axis() == ChannelAxis.FIRST ? "channels_first" : "channels_last", plan.channels()));
-                for (OnnxPlan.Use use : plan.weights()) {
-                    layers.add(new Inspection.LayerInfo(use.consumer().node().id(), use.node().getOpType(),
-                            Map.of(use.source(), Arrays.stream(model.constantShape(use.source())).boxed().toList()),
+                for (PlannedTensor kernel : plan.kernels()) {
+                    layers.add(new Inspection.LayerInfo(kernel.node(), kernel.consumer().node().type(),
+                            Map.of(kernel.name(), kernel.tensor().shapeList()),
                             "reads input '" + input.id() + "' channels "
-                                    + use.consumer().segment().describe(plan.channels()) + " of " + use.view().axisLength()
-                                    + (model.usesOf(use.source()) > 1 ? "; weight shared with other nodes" : "")));
+                                    + kernel.consumer().segment().describe(plan.channels()) + " of " + kernel.view().axisLength()
+                                    + (model.usesOf(kernel.name()) > 1 ? "; weight shared with other nodes" : "")));
                 }
-                for (OnnxPlan.Use use : plan.constants()) {
-                    preprocessing.add(new Inspection.LayerInfo(use.consumer().node().id(), use.node().getOpType(),
-                            Map.of(use.source(), Arrays.stream(model.constantShape(use.source())).boxed().toList()), ""));
+                for (PlannedTensor constant : plan.constants()) {
+                    preprocessing.add(new Inspection.LayerInfo(constant.node(), constant.consumer().node().type(),
+                            Map.of(constant.name(), constant.tensor().shapeList()), ""));
                 }
                 planned = plan;
             } catch (RechannelException e) {
@@ -105,7 +112,7 @@ public final class OnnxFormat implements ModelFormat {
             }
             if (planned != null) {
                 // outside the try: a --norm that contradicts the model stops inspect (exit 2), it is no note
-                contracts.add(OnnxInputContract.of(planned, options.fromLayout(planned.channels()), options.norm()));
+                contracts.add(OnnxInputContract.of(model, planned, options.fromLayout(planned.channels()), options.norm()));
             }
         }
         long parameters = model.file().initializers().values().stream().mapToLong(OnnxFile.TensorInfo::elementCount).sum();
@@ -118,31 +125,49 @@ public final class OnnxFormat implements ModelFormat {
         String source = input.toString();
         OnnxFile file = OnnxFile.read(input);
         OnnxModel model = OnnxModel.of(file);
-        OnnxPlan plan = OnnxPlan.of(model, options, source);
+        OnnxAdaptable adaptable = new OnnxAdaptable(model);
+        AdaptationPlan plan = adaptable.plan(options);
         ChannelMap map = options.changingMap(plan.channels(), source);
-        InputContract contract = OnnxInputContract.adapted(plan, map, options);
-        OnnxBake bake = new OnnxBake(plan);
+        InputContract contract = OnnxInputContract.adapted(model, plan, map, options);
+        OnnxBake bake = new OnnxBake(model, plan);
         if (options.bake()) {
             contract.checkBakeable(source);
             bake.check();
         }
-        OnnxAdapter adapter = new OnnxAdapter(plan, map, options, contract.mean() != null);
-        OnnxEdits edits = adapter.edits();
-        List<String> changes = new ArrayList<>(List.of(adapter.shapeChanges()));
+        Adaptation adaptation = new Adaptation(adaptable, plan, map, options)
+                .checkStatistics(contract.mean() != null, "Sub, Div, Mul or BatchNormalization node");
+        OnnxEditSink sink = new OnnxEditSink(model);
+        List<TensorChange> tensorChanges = adaptation.apply(sink);
+        OnnxEdits edits = sink.edits();
+        List<String> changes = new ArrayList<>(List.of(
+                OnnxRecordedShapes.resize(model, plan.dependency(), plan.channels(), map.newCount(), edits)));
         if (options.bake()) {
             List<String> added = bake.apply(edits, contract);
             contract = contract.baked(added);
             added.forEach(line -> changes.add("preprocessing baked in: " + line));
         }
         changes.addAll(OnnxOutput.write(file, edits, output, overwrite));
-        return AdaptResult.of(source, output.toString(), map, adapter.tensorChanges(), changes, List.of())
-                .withContract(contract);
+        return AdaptResult.of(source, output.toString(), map, tensorChanges, changes, List.of()).withContract(contract);
     }
 
+    /**
+     * The pipeline's checks ({@link PlanVerifier}), the whole-model run in ONNX Runtime where it can be made, and
+     * the preprocessing baked into the adapted model.
+     */
     @Override
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
         options.refuseUnused(original.toString(), description(), Set.<OptionName>of());
-        return new OnnxVerifier(original, adapted).verify(options);
+        OnnxAdaptable before = OnnxAdaptable.read(original);
+        OnnxAdaptable after = OnnxAdaptable.read(adapted);
+        Verification verification = new Verification(original.toString(), adapted.toString());
+        PlanVerifier.Outcome outcome = PlanVerifier.verify(before, after, options, verification);
+        before.checkShapeReaders(outcome.before());
+        after.checkShapeReaders(outcome.after());
+        if (outcome.map() != null) {
+            new OnnxRuntimeCheck(before.model(), after.model(), verification).check(outcome);
+            OnnxBake.verify(before.model(), after.model(), outcome, options, verification);
+        }
+        return verification.result();
     }
 
     static long[] dims(OnnxMl.TensorProto tensor) {

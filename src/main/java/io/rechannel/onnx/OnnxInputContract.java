@@ -9,6 +9,8 @@ import io.rechannel.format.InputContract;
 import io.rechannel.format.OutsideNorm;
 import io.rechannel.format.RecordedNorm;
 import io.rechannel.graph.ChannelAxis;
+import io.rechannel.pipeline.AdaptationPlan;
+import io.rechannel.pipeline.PlannedTensor;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,12 +32,11 @@ final class OnnxInputContract {
     private OnnxInputContract() {
     }
 
-    static InputContract of(OnnxPlan plan, ChannelLayout from, NormSpec norm) {
-        OnnxModel model = plan.model();
+    static InputContract of(OnnxModel model, AdaptationPlan plan, ChannelLayout from, NormSpec norm) {
         String source = model.file().path().toString();
         String layout = plan.dependency().axis() == ChannelAxis.LAST ? InputContract.CHANNELS_LAST : InputContract.CHANNELS_FIRST;
         int n = plan.channels();
-        List<String> inside = inside(plan);
+        List<String> inside = inside(model, plan);
         OutsideNorm outside = OutsideNorm.resolve(RecordedNorm.of(model.file().metadata(), n, "ONNX metadata_props"), norm, n, source);
         List<String> notes = new ArrayList<>();
         if (!outside.known() && !inside.isEmpty()) {
@@ -44,7 +45,7 @@ final class OnnxInputContract {
         if ("Bgr8".equalsIgnoreCase(model.file().metadata().get("Image.BitmapPixelFormat"))) {
             notes.add("metadata_props Image.BitmapPixelFormat says the input takes BGR images: name the channels with --from BGR");
         }
-        String baked = bakedNode(plan);
+        String baked = bakedNode(model, plan);
         if (baked != null) {
             return new InputContract(plan.dependency().input(), layout, from.names(), "raw",
                     outside.known() ? outside.units() : "unknown", Collections.nCopies(n, 0.0), Collections.nCopies(n, 1.0),
@@ -58,32 +59,34 @@ final class OnnxInputContract {
      * The adapted model's contract before any baking: the original's extended by {@code map}, with the user's
      * {@code --stats} where no in-model normalisation (a Sub or BatchNormalization in front) takes them.
      */
-    static InputContract adapted(OnnxPlan plan, ChannelMap map, AdaptOptions options) {
-        boolean statsInside = plan.constants().stream().anyMatch(u -> u.statistic() != null);
-        return of(plan, map.from(), options.norm()).extended(map, InputContract.orderNotes(map),
+    static InputContract adapted(OnnxModel model, AdaptationPlan plan, ChannelMap map, AdaptOptions options) {
+        boolean statsInside = !plan.statisticTargets().isEmpty();
+        return of(model, plan, map.from(), options.norm()).extended(map, InputContract.orderNotes(map),
                 statsInside ? null : options.stats());
     }
 
     /** The first of rechannel's baked nodes in front of the adapted layers, or null. */
-    static String bakedNode(OnnxPlan plan) {
-        for (OnnxPlan.Use use : plan.constants()) {
-            if (use.node().getName().startsWith(OnnxBake.PREFIX)) {
-                return use.node().getName();
+    static String bakedNode(OnnxModel model, AdaptationPlan plan) {
+        for (PlannedTensor constant : plan.constants()) {
+            String name = model.node(constant.node()).getName();
+            if (name.startsWith(OnnxBake.PREFIX)) {
+                return name;
             }
         }
         return null;
     }
 
     /** The per-channel nodes in front of the mixing layers, one line each with their constants. */
-    private static List<String> inside(OnnxPlan plan) {
+    private static List<String> inside(OnnxModel model, AdaptationPlan plan) {
         Map<String, List<String>> byNode = new LinkedHashMap<>();
         Map<String, String> ops = new LinkedHashMap<>();
-        for (OnnxPlan.Use use : plan.constants()) {
-            String id = use.consumer().node().id();
-            ops.put(id, use.node().getOpType());
-            String role = use.node().getOpType().equals("BatchNormalization")
-                    ? List.of("x", "scale", "bias", "mean", "var").get(Math.min(use.input(), 4)) + "=" : "";
-            byNode.computeIfAbsent(id, k -> new ArrayList<>()).add(role + rounded(plan.model().constantValues(use.source())));
+        for (PlannedTensor constant : plan.constants()) {
+            String id = constant.node();
+            String op = constant.consumer().node().type();
+            ops.put(id, op);
+            String role = op.equals("BatchNormalization")
+                    ? List.of("x", "scale", "bias", "mean", "var").get(Math.min(OnnxAdaptable.input(constant), 4)) + "=" : "";
+            byNode.computeIfAbsent(id, k -> new ArrayList<>()).add(role + rounded(model.constantValues(constant.name())));
         }
         List<String> lines = new ArrayList<>();
         byNode.forEach((id, values) -> lines.add(id + " (" + ops.get(id) + ") " + String.join(" ", values)));

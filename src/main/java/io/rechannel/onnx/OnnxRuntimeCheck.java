@@ -16,6 +16,9 @@ import io.rechannel.format.Progress;
 import io.rechannel.format.Verification;
 import io.rechannel.format.VerifyResult;
 import io.rechannel.graph.ChannelAxis;
+import io.rechannel.pipeline.AdaptationPlan;
+import io.rechannel.pipeline.PlanVerifier;
+import io.rechannel.pipeline.PlannedTensor;
 
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
@@ -52,23 +55,30 @@ final class OnnxRuntimeCheck {
     /** The most weight bytes such a sub-graph may hold: they are read into memory to build it. */
     static final long SUB_GRAPH_BYTES = 8L << 20;
 
+    private final OnnxModel originalModel;
+    private final OnnxModel adaptedModel;
     private final Path original;
     private final Path adapted;
     private final Verification verification;
 
     /** The check of {@code adapted} against {@code original}, reported to {@code verification}. */
-    OnnxRuntimeCheck(Path original, Path adapted, Verification verification) {
-        this.original = original;
-        this.adapted = adapted;
+    OnnxRuntimeCheck(OnnxModel original, OnnxModel adapted, Verification verification) {
+        this.originalModel = original;
+        this.adaptedModel = adapted;
+        this.original = original.file().path();
+        this.adapted = adapted.file().path();
         this.verification = verification;
     }
 
     /** Runs both models where it can, adding the comparison to {@code verification}; else says why not. */
-    void check(OnnxPlan before, OnnxPlan after, ChannelMap map) {
-        double[][] oldAffine = OnnxAffinePath.of(before, map.oldCount());
-        double[][] newAffine = OnnxAffinePath.of(after, map.newCount());
+    void check(PlanVerifier.Outcome outcome) {
+        AdaptationPlan before = outcome.before();
+        AdaptationPlan after = outcome.after();
+        ChannelMap map = outcome.map();
+        double[][] oldAffine = OnnxAffinePath.of(originalModel, before, map.oldCount());
+        double[][] newAffine = OnnxAffinePath.of(adaptedModel, after, map.newCount());
         String input = after.dependency().input();
-        if (!floatInput(after.model(), input)) {
+        if (!floatInput(adaptedModel, input)) {
             verification.note("the whole-model check was skipped: input '" + input + "' is not float32, so mapped inputs"
                     + " cannot be fed to it; the layer checks above prove the adaptation");
         } else if (oldAffine == null || newAffine == null) {
@@ -92,7 +102,7 @@ final class OnnxRuntimeCheck {
     }
 
     /** The check, or null when it cannot be run (the reason is noted). */
-    private VerifyResult.LayerCheck check(OnnxPlan before, OnnxPlan after, ChannelMap map, double[][] oldAffine,
+    private VerifyResult.LayerCheck check(AdaptationPlan before, AdaptationPlan after, ChannelMap map, double[][] oldAffine,
                                           double[][] newAffine) {
         String input = after.dependency().input();
         long[] shape = testShape(after);
@@ -105,21 +115,21 @@ final class OnnxRuntimeCheck {
         Part newPart = new Part(adapted, null);
         String label = "(whole model, ONNX Runtime)";
         // the original's size decides: the adapted model differs only by the new channels of its first layers
-        if (weightBytes(before.model().file()) > WHOLE_MODEL_BYTES) {
-            OnnxSubGraph oldGraph = OnnxSubGraph.of(before.model().file(), ends(before, before), SUB_GRAPH_BYTES);
-            OnnxSubGraph newGraph = OnnxSubGraph.of(after.model().file(), ends(before, after), SUB_GRAPH_BYTES);
+        if (weightBytes(originalModel.file()) > WHOLE_MODEL_BYTES) {
+            OnnxSubGraph oldGraph = OnnxSubGraph.of(originalModel.file(), ends(before, originalModel), SUB_GRAPH_BYTES);
+            OnnxSubGraph newGraph = OnnxSubGraph.of(adaptedModel.file(), ends(before, adaptedModel), SUB_GRAPH_BYTES);
             if (oldGraph == null || newGraph == null) {
                 verification.note("the whole-model check was skipped: the model holds more than " + (WHOLE_MODEL_BYTES >> 20)
                         + " MB of weights and the adapted layers' sub-graph more than " + (SUB_GRAPH_BYTES >> 20)
                         + " MB; the layer checks above prove the adaptation");
                 return null;
             }
-            compareOthers(before.model(), oldGraph, after.model(), newGraph);
+            compareOthers(originalModel, oldGraph, adaptedModel, newGraph);
             oldPart = new Part(original, oldGraph);
             newPart = new Part(adapted, newGraph);
             label = "(adapted layers' outputs, ONNX Runtime)";
             int ran = newGraph.nodes().size();
-            int others = after.model().file().nodes().size() - ran;
+            int others = adaptedModel.file().nodes().size() - ran;
             verification.note(String.format(Locale.ROOT, "ONNX Runtime ran %s computing the adapted layers' outputs, not the whole"
                     + " model (more than %d MB of weights); the other %s identical to the original's",
                     ran == 1 ? "the node" : "the " + ran + " nodes", WHOLE_MODEL_BYTES >> 20,
@@ -134,11 +144,11 @@ final class OnnxRuntimeCheck {
         return compare(label, yOld, yNew);
     }
 
-    /** The adapted layers (in the original's order) as nodes of {@code plan}'s model. */
-    private static List<OnnxMl.NodeProto> ends(OnnxPlan before, OnnxPlan plan) {
+    /** The adapted layers (in the original's order) as nodes of {@code model}. */
+    private static List<OnnxMl.NodeProto> ends(AdaptationPlan before, OnnxModel model) {
         List<OnnxMl.NodeProto> ends = new ArrayList<>();
-        for (OnnxPlan.Use use : before.weights()) {
-            OnnxMl.NodeProto node = plan.model().node(use.consumer().node().id());
+        for (PlannedTensor kernel : before.kernels()) {
+            OnnxMl.NodeProto node = model.node(kernel.node());
             if (node != null && !ends.contains(node)) {
                 ends.add(node);
             }
@@ -171,9 +181,9 @@ final class OnnxRuntimeCheck {
     }
 
     /** The shape of the check's input: the declared one, symbolic batch 1, other symbolic axes 32. */
-    private long[] testShape(OnnxPlan after) {
+    private long[] testShape(AdaptationPlan after) {
         String inputName = after.dependency().input();
-        long[] shape = after.model().graph().node(inputName).declaredShape().orElseThrow(() ->
+        long[] shape = adaptedModel.graph().node(inputName).declaredShape().orElseThrow(() ->
                 RechannelException.unsupported(adapted + ": input '" + inputName + "' declares no shape to test with")).clone();
         for (int d = 0; d < shape.length; d++) {
             if (shape[d] <= 0) {

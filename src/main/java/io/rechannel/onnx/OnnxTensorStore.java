@@ -8,6 +8,8 @@ import io.rechannel.format.NamedTensor;
 import io.rechannel.format.TensorEdit;
 import io.rechannel.format.TensorRole;
 import io.rechannel.format.TensorStore;
+import io.rechannel.pipeline.AdaptationPlan;
+import io.rechannel.pipeline.PlannedTensor;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,11 +28,6 @@ import java.util.Set;
  */
 final class OnnxTensorStore implements TensorStore {
 
-    private static final Map<Integer, String> DTYPES = Map.ofEntries(Map.entry(1, "F32"), Map.entry(2, "U8"),
-            Map.entry(3, "I8"), Map.entry(4, "U16"), Map.entry(5, "I16"), Map.entry(6, "I32"), Map.entry(7, "I64"),
-            Map.entry(9, "BOOL"), Map.entry(10, "F16"), Map.entry(11, "F64"), Map.entry(12, "U32"),
-            Map.entry(13, "U64"), Map.entry(16, "BF16"));
-
     /** Operations after which a flattened map has one position whatever its recorded shape. */
     private static final Set<String> GLOBAL_POOLS = Set.of("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool");
 
@@ -45,8 +42,7 @@ final class OnnxTensorStore implements TensorStore {
         }
         Map<String, TensorRole> roles = roles();
         for (OnnxFile.TensorInfo info : model.file().initializers().values()) {
-            String dtype = DTYPES.getOrDefault(info.dataType(), "ONNX" + info.dataType());
-            tensors.add(NamedTensor.of(info.name(), dtype, info.dims(), roles.getOrDefault(info.name(), TensorRole.OTHER)));
+            tensors.add(NamedTensor.of(info.name(), OnnxTensors.dtype(info.dataType()), info.dims(), roles.getOrDefault(info.name(), TensorRole.OTHER)));
         }
     }
 
@@ -178,17 +174,17 @@ final class OnnxTensorStore implements TensorStore {
     /** The graph input the model's first layers read, as {@code extend} finds it; empty for several inputs. */
     @Override
     public Optional<ModelInput> input() {
-        OnnxPlan plan;
+        AdaptationPlan plan;
         try {
-            plan = OnnxPlan.of(model, AdaptOptions.analysisOnly(null, Set.of(), null, null), file().toString());
+            plan = new OnnxAdaptable(model).plan(AdaptOptions.analysisOnly(null, Set.of(), null, null));
         } catch (RechannelException e) {
             return Optional.empty();
         }
-        return Optional.of(new ModelInput(plan.channels(), sources(plan.weights()), sources(plan.constants())));
+        return Optional.of(new ModelInput(plan.channels(), initializers(plan.kernels()), initializers(plan.constants())));
     }
 
-    private List<String> sources(List<OnnxPlan.Use> uses) {
-        return uses.stream().map(OnnxPlan.Use::source).filter(model.file().initializers()::containsKey).distinct().toList();
+    private List<String> initializers(List<PlannedTensor> planned) {
+        return planned.stream().map(PlannedTensor::name).filter(model.file().initializers()::containsKey).distinct().toList();
     }
 
     @Override

@@ -9,6 +9,7 @@ import io.rechannel.core.Shapes;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.Map;
 
 /** Conversion between ONNX tensors and the doubles the channel arithmetic works in. */
 final class OnnxTensors {
@@ -17,7 +18,18 @@ final class OnnxTensors {
     static final int DOUBLE = OnnxMl.TensorProto.DataType.DOUBLE_VALUE;
     static final int FLOAT16 = OnnxMl.TensorProto.DataType.FLOAT16_VALUE;
 
+    /** ONNX data types by the safetensors names {@link io.rechannel.format.NamedTensor} uses. */
+    private static final Map<Integer, String> DTYPES = Map.ofEntries(Map.entry(1, "F32"), Map.entry(2, "U8"),
+            Map.entry(3, "I8"), Map.entry(4, "U16"), Map.entry(5, "I16"), Map.entry(6, "I32"), Map.entry(7, "I64"),
+            Map.entry(9, "BOOL"), Map.entry(10, "F16"), Map.entry(11, "F64"), Map.entry(12, "U32"),
+            Map.entry(13, "U64"), Map.entry(16, "BF16"));
+
     private OnnxTensors() {
+    }
+
+    /** An ONNX data type by its safetensors name ({@code F32}), or {@code ONNX<n>} for one without. */
+    static String dtype(int type) {
+        return DTYPES.getOrDefault(type, "ONNX" + type);
     }
 
     /** A whole tensor's values; only for small ones (constants), weights are read in blocks ({@link TensorData}). */

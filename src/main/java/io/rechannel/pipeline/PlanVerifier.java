@@ -4,6 +4,7 @@ import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.RechannelException;
 import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
 import io.rechannel.format.NamedTensor;
@@ -127,20 +128,30 @@ public final class PlanVerifier {
 
     /**
      * The adapted model's constant where the original has {@code old}: looked up in the layer itself, not in the
-     * adapted plan, where a constant of one channel (RGB to L) may be a single broadcast value.
+     * adapted plan, where a constant of one channel (RGB to L) may be a single broadcast value. Such a layer may
+     * not even count as holding constants in the adapted graph (an ONNX Sub of a scalar): it is then asked for by
+     * the original's description of it, and a model that cannot give it does not read the input there.
      */
     private PlannedTensor constantIn(AdaptationPlan after, PlannedTensor old) {
         Consumer layer = after.dependency().constants().stream().filter(c -> c.node().id().equals(old.node()))
                 .findFirst().orElse(null);
-        if (layer != null) {
-            for (LayerTensor t : adapted.tensorsOf(layer)) {
-                if (t.key().equals(old.layer().key())) {
-                    return new PlannedTensor(layer, t, null, old.dim(), old.change(), null);
-                }
+        Consumer owner = layer != null ? layer : old.consumer();
+        for (LayerTensor t : layer != null ? adapted.tensorsOf(layer) : asBefore(old.consumer())) {
+            if (t.key().equals(old.layer().key())) {
+                return new PlannedTensor(owner, t, null, old.dim(), old.change(), null);
             }
         }
         verification.notReading("the " + old.layer().label() + " of layer '" + old.node() + "'");
         return null;
+    }
+
+    /** The adapted model's tensors of a layer as the original describes it; none where it cannot give them. */
+    private List<LayerTensor> asBefore(Consumer layer) {
+        try {
+            return adapted.tensorsOf(layer);
+        } catch (RechannelException e) {
+            return List.of();
+        }
     }
 
     /** True when the adapted tensor has the original's type and the shape the map gives; else a problem. */

@@ -67,7 +67,7 @@ class OnnxNumbersTest {
     void aMixBeyondTheWeightsTypeIsRefusedNamingIt(String dtype, String storage, String init, @TempDir Path dir)
             throws Exception {
         Path model = model(dir, dtype, "none", "0", storage);
-        assertRefused(extend(model, dir, "--init", init), 7, dir, model + ": initializer 'w' (" + dtype + ") would hold");
+        assertRefused(extend(model, dir, "--init", init), 7, dir, model + ": 'w' (" + dtype + ") would hold");
     }
 
     @ParameterizedTest
@@ -75,7 +75,7 @@ class OnnxNumbersTest {
     void nanOrInfinityInTheModelIsRefusedAsDamaged(String bad, String value, String storage, String read,
                                                    @TempDir Path dir) throws Exception {
         Path model = model(dir, "float32", bad, value, storage);
-        assertRefused(extend(model, dir, "--init", "Y=B"), 4, dir, model + ": initializer '" + bad + "' holds " + read);
+        assertRefused(extend(model, dir, "--init", "Y=B"), 4, dir, model + ": '" + bad + "' holds " + read);
     }
 
     @ParameterizedTest
@@ -88,7 +88,7 @@ class OnnxNumbersTest {
     @CsvSource({"nan, inline", "inf, external"})
     void nanOrInfinityNeverVerifies(String value, String storage, @TempDir Path dir) throws Exception {
         Path out = tampered(dir, storage, "w", "[0, 3, 1, 1]", value);
-        CliChecks.assertNeverVerifies(dir.resolve("model.onnx"), out, "conv w", "node 'conv'");
+        CliChecks.assertNeverVerifies(dir.resolve("model.onnx"), out, "conv w", "layer 'conv'");
     }
 
     /** A per-channel constant of a new channel tampered with NaN or infinity: verify fails and says which. */
@@ -100,7 +100,7 @@ class OnnxNumbersTest {
                 "--init", "Y=B");
         assertEquals(7, run.exitCode(), run.out() + run.err());
         assertTrue(run.out().startsWith("NOT verified: "), run.out());
-        assertTrue(run.out().contains("problem: " + out + ": initializer 'mean' holds NaN or infinity"), run.out());
+        assertTrue(run.out().contains("problem: " + out + ": 'mean' of layer 'sub' holds NaN or infinity"), run.out());
     }
 
     /** An exact adaptation (Y=B, verified) whose initializer {@code name} then gets {@code value} at {@code index}. */

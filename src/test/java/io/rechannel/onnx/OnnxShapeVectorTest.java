@@ -114,10 +114,14 @@ class OnnxShapeVectorTest {
         OnnxMl.GraphProto graph = OnnxMl.GraphProto.newBuilder().setName("g").addAllNode(nodes).addInitializer(weight)
                 .addAllInitializer(constants).addInput(nhwc ? tensor(image, -1, 8, 8, 3) : tensor(image, -1, 3, 8, 8))
                 .addOutput(tensor("use")).build();
-        Path file = dir.resolve(layout + "_" + Integer.toHexString(steps.hashCode()) + ".onnx");
+        Path file = file(layout, steps);
         Files.write(file, OnnxMl.ModelProto.newBuilder().setIrVersion(8).setGraph(graph)
                 .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setVersion(15)).build().toByteArray());
-        OnnxPlan.of(OnnxModel.of(OnnxFile.read(file)), AdaptOptions.analysisOnly(null, Set.of(), null, null), "m.onnx");
+        OnnxAdaptable.read(file).plan(AdaptOptions.analysisOnly(null, Set.of(), null, null));
+    }
+
+    private static Path file(String layout, String steps) {
+        return dir.resolve(layout + "_" + Integer.toHexString(steps.hashCode()) + ".onnx");
     }
 
     @ParameterizedTest(name = "{0} {1}: channel count used = {2}")
@@ -149,7 +153,7 @@ class OnnxShapeVectorTest {
         }
         RechannelException e = assertThrows(RechannelException.class, () -> plan(layout, steps));
         assertEquals(RechannelException.Kind.AMBIGUOUS_CHANNELS, e.kind());
-        assertEquals("m.onnx: 'use' (Mul) uses the channel count of input 'image' that 'shape' (Shape) reads",
+        assertEquals(file(layout, steps) + ": 'use' (Mul) uses the channel count of input 'image' that 'shape' (Shape) reads",
                 e.getMessage().replaceAll(" \\(passed on by .*", ""));
     }
 }

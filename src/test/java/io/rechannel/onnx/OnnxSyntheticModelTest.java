@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -49,22 +50,44 @@ class OnnxSyntheticModelTest {
         assertEquals(0, reduce.exitCode(), reduce.out() + reduce.err());
     }
 
-    @Test
-    void nhwcInputKeepsItsLayoutAndGetsTheUsersStatistics(@TempDir Path dir) throws Exception {
-        Path model = make("nhwc", dir);
+    /**
+     * The user's statistics go to the first mean and the spread that goes with it: an NHWC input keeps its layout;
+     * a per-channel gain in front of the normalisation takes the map's copy, not a statistic.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "nhwc | mean std | ['batch', 8, 8, 4] [0.485, 0.456, 0.406, 0.08] [0.229, 0.224, 0.225, 0.12]",
+        "scaled_then_normalised | gain mean std | [1, 4, 8, 8] [2.0, 3.0, 4.0, 4.0] [0.4, 0.5, 0.6, 0.08] [0.2, 0.3, 0.25, 0.12]"})
+    void theUsersStatisticsGoToTheFirstNormalisation(String kind, String constants, String expected, @TempDir Path dir)
+            throws Exception {
+        Path model = make(kind, dir);
         Path out = dir.resolve("rgby.onnx");
         TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", "Y=B", "--stats", "Y=mean:0.08,std:0.12",
                 "-o", out.toString(), "--verify");
         assertEquals(0, run.exitCode(), run.out() + run.err());
-        String report = TestSupport.python(String.join("\n",
+        assertEquals(expected, inputAndConstants(out, constants.split(" ")));
+    }
+
+    /** The model's (checked) input shape and the values of {@code initializers}, rounded to 3 decimals. */
+    private static String inputAndConstants(Path model, String... initializers) throws Exception {
+        return TestSupport.python(String.join("\n",
                 "import onnx, sys",
                 "from onnx import numpy_helper",
                 "m = onnx.load(sys.argv[1]); onnx.checker.check_model(m)",
                 "inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}",
                 "print([d.dim_value or d.dim_param for d in m.graph.input[0].type.tensor_type.shape.dim],",
-                "      [round(float(v), 3) for v in inits['mean'].ravel()], [round(float(v), 3) for v in inits['std'].ravel()])"),
-                out.toString());
-        assertEquals("['batch', 8, 8, 4] [0.485, 0.456, 0.406, 0.08] [0.229, 0.224, 0.225, 0.12]", report.trim());
+                "      *([round(float(v), 3) for v in inits[n].ravel()] for n in sys.argv[2:]))"),
+                Stream.concat(Stream.of(model.toString()), Stream.of(initializers)).toArray(String[]::new)).trim();
+    }
+
+    /** Mixed half-precision weights are checked within float16's precision (its rounding is no difference). */
+    @Test
+    void halfPrecisionModelsVerify(@TempDir Path dir) throws Exception {
+        Path model = make("float16", dir);
+        TestSupport.Run run = cli("extend", model.toString(), "--to", "RGBY", "--init", "Y=0.3*R+0.7*G",
+                "-o", dir.resolve("o.onnx").toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        assertTrue(run.out().contains("W: max |difference|") && run.out().contains("is not float32"), run.out());
     }
 
     @Test
