@@ -79,14 +79,14 @@ class KerasNumbersTest {
                                                    @TempDir Path dir) throws Exception {
         Path model = rewritten(dir, dtype, fill, storage.equals("chunked"));
         // tiny_vgg's kernel has values above 0.1 in every channel, 'large' holds 100: each rule overflows the type
-        assertRefused(extend(model, dir, init), 7, dir, model + ": " + KERNEL + " (" + dtype + ") would hold");
+        assertRefused(extend(model, dir, init), 7, dir, model + ": '" + KERNEL + "' (" + dtype + ") would hold");
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"nan", "inf"})
     void aKernelHoldingNaNOrInfinityIsRefusedAsDamaged(String fill, @TempDir Path dir) throws Exception {
         Path model = rewritten(dir, "float32", fill, false);
-        assertRefused(extend(model, dir, "Y=B"), 4, dir, model + ": " + KERNEL + " holds " + (fill.equals("nan") ? "NaN" : "Infinity"));
+        assertRefused(extend(model, dir, "Y=B"), 4, dir, model + ": '" + KERNEL + "' holds " + (fill.equals("nan") ? "NaN" : "Infinity"));
     }
 
     @ParameterizedTest
@@ -96,7 +96,7 @@ class KerasNumbersTest {
     void integerKernelsRefuseMapsThatCannotBeExactWithoutVerify(String dtype, String fill, String init, String reason,
                                                                @TempDir Path dir) throws Exception {
         Path model = rewritten(dir, dtype, fill, false);
-        assertRefused(extend(model, dir, init), 7, dir, model + ": " + KERNEL + " (" + dtype, reason);
+        assertRefused(extend(model, dir, init), 7, dir, model + ": '" + KERNEL + "' (" + dtype, reason);
     }
 
     /** Copies, zeros, reorders and integer sums in range are exact; h5py reads the expected integers back. */
@@ -159,7 +159,8 @@ class KerasNumbersTest {
         TestSupport.Run run = cli("verify", original.toString(), out.toString(), "--to", "RGBY", "--init", "Y=B");
         assertEquals(7, run.exitCode(), run.out() + run.err());
         assertTrue(run.out().startsWith("NOT verified: "), run.out());
-        assertTrue(run.out().contains("problem: " + out + ": normalization/mean holds NaN or infinity"), run.out());
+        assertTrue(run.out().contains("problem: " + out + ": '/model_weights/normalization/normalization/mean' of layer"
+                + " 'normalization' holds NaN or infinity"), run.out());
     }
 
     /** An exact adaptation (Y=B) whose dataset {@code dataset} then gets {@code value} at {@code index}. */
