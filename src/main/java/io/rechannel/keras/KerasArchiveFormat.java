@@ -182,19 +182,19 @@ public final class KerasArchiveFormat implements ModelFormat {
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
         options.refuseUnused(input.toString(), description(), Set.of(OptionName.LAYER, OptionName.CONFIG));
         try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
-            Computed computed = null;
+            InPlaceOutcome inPlaceOutcome = null;
             try (KerasArchive archive = KerasArchive.open(input)) {
                 refuseWeightsOptions(options, input.toString());
                 InPlaceArchive inPlace = InPlaceArchive.plan(archive);
                 if (inPlace != null) {
-                    computed = extendInPlace(archive, inPlace, out.path(), output, options);
-                    if (computed.writtenInPlace()) {
+                    inPlaceOutcome = extendInPlace(archive, inPlace, out.path(), output, options);
+                    if (inPlaceOutcome.writtenInPlace()) {
                         out.commit();
-                        return computed.result();
+                        return inPlaceOutcome.computed().result();
                     }
                 }
             }
-            AdaptResult result = extendByRewriting(input, out.path(), output, options, computed);
+            AdaptResult result = extendByRewriting(input, out.path(), output, options, inPlaceOutcome);
             out.commit();
             return result;
         }
@@ -204,11 +204,7 @@ public final class KerasArchiveFormat implements ModelFormat {
      * An adaptation computed once, its variable writes deferred: {@code writtenInPlace} when they and the new
      * config went into the output where the weights lie.
      */
-    private record Computed(KerasExtension.Computed computed, PendingWrites writes, boolean writtenInPlace) {
-
-        AdaptResult result() {
-            return computed.result();
-        }
+    private record InPlaceOutcome(KerasExtension.Computed computed, PendingWrites writes, boolean writtenInPlace) {
     }
 
     /**
@@ -216,8 +212,8 @@ public final class KerasArchiveFormat implements ModelFormat {
      * rest of the archive is then written around them. Not written in place when the new config (or the
      * edited weights) do not fit: the computed adaptation is then written by rewriting the archive.
      */
-    private static Computed extendInPlace(KerasArchive archive, InPlaceArchive inPlace, Path work, Path output,
-                                          AdaptOptions options) {
+    private static InPlaceOutcome extendInPlace(KerasArchive archive, InPlaceArchive inPlace, Path work, Path output,
+                                                AdaptOptions options) {
         String source = archive.path().toString();
         var copy = CompletableFuture.runAsync(Progress.carried(() -> inPlace.placeWeights(work, output)));
         ObjectNode config;
@@ -238,31 +234,31 @@ public final class KerasArchiveFormat implements ModelFormat {
             computed = KerasExtension.compute(model, writes, options, source, output.toString());
             configBytes = computed.config().getBytes(StandardCharsets.UTF_8);
             if (!inPlace.fits(configBytes)) {
-                return new Computed(computed, writes, false);
+                return new InPlaceOutcome(computed, writes, false);
             }
             writes.applyTo(h5);
         }
-        return new Computed(computed, writes, inPlace.finish(work, output, configBytes));
+        return new InPlaceOutcome(computed, writes, inPlace.finish(work, output, configBytes));
     }
 
     /**
-     * The general way: weights copied out, adapted, and the archive rewritten entry by entry; {@code computed}, when
-     * the adaptation was computed already, is written as it is.
+     * The general way: weights copied out, adapted, and the archive rewritten entry by entry; the adaptation computed
+     * on the way to editing in place ({@code inPlace}, when not null) is written as it was computed.
      */
     private static AdaptResult extendByRewriting(Path input, Path work, Path output, AdaptOptions options,
-                                                 Computed computed) {
+                                                 InPlaceOutcome inPlace) {
         String source = input.toString();
         Path dir = work.getParent();
         Path config = null;
         try (Opened opened = new Opened(input, dir, true, options)) {
             KerasExtension.Computed result;
-            if (computed == null) {
+            if (inPlace == null) {
                 PendingWrites writes = new PendingWrites(opened.model.store());
                 result = KerasExtension.compute(opened.model, writes, options, source, output.toString());
                 writes.applyTo(opened.h5);
             } else {
-                result = computed.computed();
-                computed.writes().applyTo(opened.h5, opened.model.store());
+                result = inPlace.computed();
+                inPlace.writes().applyTo(opened.h5, opened.model.store());
             }
             opened.finishWeights();
             config = scratchFile(dir, output.getFileName() + ".config.json.");

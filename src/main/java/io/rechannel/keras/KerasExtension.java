@@ -21,7 +21,7 @@ import java.util.List;
 final class KerasExtension {
 
     /** Where the user's statistics for new channels can go inside a Keras model. */
-    static final String NORMALISATIONS = "Normalization or BatchNormalization layer";
+    private static final String NORMALISATIONS = "Normalization or BatchNormalization layer";
 
     /** What was computed: the result to report and the new config text (null when the file has none). */
     record Computed(AdaptResult result, String config) {

@@ -119,6 +119,28 @@ class KerasNumbersTest {
         assertEquals(dtype + " (3, 3, 4, 8) True True", result.trim());
     }
 
+    /**
+     * {@code --init timm} on a Keras kernel is mixed like any map: each new channel the exact product with timm's
+     * coefficient (3/N), rounded once to float32 (not timm's float32 arithmetic, which rounds the coefficient too).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 5})
+    void timmsCoefficientsAreMixedExactlyAndRoundedOnce(int channels, @TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out.h5");
+        TestSupport.Run run = cli("extend", fixture("keras/tiny_vgg.h5").toString(), "--from", "RGB", "--to",
+                String.valueOf(channels), "--init", "timm", "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        String result = TestSupport.python(String.join("\n",
+                "import h5py, numpy as np, sys",
+                "k = h5py.File(sys.argv[1])['" + KERNEL + "'][()].astype(np.float64)",
+                "n = h5py.File(sys.argv[2])['" + KERNEL + "'][()]",
+                "c = int(sys.argv[3])",
+                "want = [(k.sum(axis=2) if c == 1 else k[..., j % 3, :] * (3 / c)).astype(np.float32) for j in range(c)]",
+                "print(n.dtype, n.shape, all((n[..., j, :] == want[j]).all() for j in range(c)))"),
+                fixture("keras/tiny_vgg.h5").toString(), out.toString(), String.valueOf(channels));
+        assertEquals("float32 (3, 3, " + channels + ", 8) True", result.trim());
+    }
+
     @Test
     void reorderingIntegerChannelsIsExact(@TempDir Path dir) throws Exception {
         Path model = rewritten(dir, "uint8", "positive", false);
