@@ -9,6 +9,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static io.rechannel.TestSupport.cli;
 import static io.rechannel.TestSupport.fixture;
@@ -106,17 +108,12 @@ class KerasNumbersTest {
         "int32, Y=1000*R-G, 'n[..., 3, :] == 1000 * k[..., 0, :] - k[..., 1, :]'", "int16, Y=2*B, 'n[..., 3, :] == 2 * k[..., 2, :]'"})
     void integerKernelsTakeExactMaps(String dtype, String init, String check, @TempDir Path dir) throws Exception {
         Path model = rewritten(dir, dtype, dtype.startsWith("u") ? "positive" : "small", dtype.equals("int8"));
-        TestSupport.Run run = cli("extend", model.toString(), "--from", "RGB", "--to", "RGBY", "--init", init, "-o",
-                dir.resolve("out.h5").toString(), "--verify");
-        assertEquals(0, run.exitCode(), run.out() + run.err());
-        String result = TestSupport.python(String.join("\n",
-                "import h5py, numpy as np, sys",
+        String result = extendedThenRead(model, dir, List.of("--to", "RGBY", "--init", init),
                 "k = h5py.File(sys.argv[1])['" + KERNEL + "'][()].astype(np.int64)",
                 "raw = h5py.File(sys.argv[2])['" + KERNEL + "'][()]",
                 "n = raw.astype(np.int64)",
-                "print(raw.dtype, raw.shape, bool((n[..., :3, :] == k).all()), bool((" + check + ").all()))"),
-                model.toString(), dir.resolve("out.h5").toString());
-        assertEquals(dtype + " (3, 3, 4, 8) True True", result.trim());
+                "print(raw.dtype, raw.shape, bool((n[..., :3, :] == k).all()), bool((" + check + ").all()))");
+        assertEquals(dtype + " (3, 3, 4, 8) True True", result);
     }
 
     /**
@@ -126,33 +123,39 @@ class KerasNumbersTest {
     @ParameterizedTest
     @ValueSource(ints = {1, 5})
     void timmsCoefficientsAreMixedExactlyAndRoundedOnce(int channels, @TempDir Path dir) throws Exception {
-        Path out = dir.resolve("out.h5");
-        TestSupport.Run run = cli("extend", fixture("keras/tiny_vgg.h5").toString(), "--from", "RGB", "--to",
-                String.valueOf(channels), "--init", "timm", "-o", out.toString(), "--verify");
-        assertEquals(0, run.exitCode(), run.out() + run.err());
-        String result = TestSupport.python(String.join("\n",
-                "import h5py, numpy as np, sys",
+        String result = extendedThenRead(fixture("keras/tiny_vgg.h5"), dir,
+                List.of("--to", String.valueOf(channels), "--init", "timm"),
                 "k = h5py.File(sys.argv[1])['" + KERNEL + "'][()].astype(np.float64)",
                 "n = h5py.File(sys.argv[2])['" + KERNEL + "'][()]",
-                "c = int(sys.argv[3])",
+                "c = " + channels,
                 "want = [(k.sum(axis=2) if c == 1 else k[..., j % 3, :] * (3 / c)).astype(np.float32) for j in range(c)]",
-                "print(n.dtype, n.shape, all((n[..., j, :] == want[j]).all() for j in range(c)))"),
-                fixture("keras/tiny_vgg.h5").toString(), out.toString(), String.valueOf(channels));
-        assertEquals("float32 (3, 3, " + channels + ", 8) True", result.trim());
+                "print(n.dtype, n.shape, all((n[..., j, :] == want[j]).all() for j in range(c)))");
+        assertEquals("float32 (3, 3, " + channels + ", 8) True", result);
     }
 
     @Test
     void reorderingIntegerChannelsIsExact(@TempDir Path dir) throws Exception {
         Path model = rewritten(dir, "uint8", "positive", false);
-        TestSupport.Run run = cli("extend", model.toString(), "--from", "RGB", "--to", "BGR", "-o", dir.resolve("out.h5").toString(),
-                "--verify");
-        assertEquals(0, run.exitCode(), run.out() + run.err());
-        String result = TestSupport.python(String.join("\n",
-                "import h5py, numpy as np, sys",
+        String result = extendedThenRead(model, dir, List.of("--to", "BGR"),
                 "k = h5py.File(sys.argv[1])['" + KERNEL + "'][()]",
                 "n = h5py.File(sys.argv[2])['" + KERNEL + "'][()]",
-                "print(n.dtype, bool((n == k[..., ::-1, :]).all()))"), model.toString(), dir.resolve("out.h5").toString());
-        assertEquals("uint8 True", result.trim());
+                "print(n.dtype, bool((n == k[..., ::-1, :]).all()))");
+        assertEquals("uint8 True", result);
+    }
+
+    /**
+     * Extends {@code model} from RGB with {@code options} into {@code dir}/out.h5, verified; returns what the Python
+     * {@code lines} print (h5py, numpy and sys imported; argv[1] the model, argv[2] the output).
+     */
+    private static String extendedThenRead(Path model, Path dir, List<String> options, String... lines) throws Exception {
+        Path out = dir.resolve("out.h5");
+        List<String> args = new ArrayList<>(List.of("extend", model.toString(), "--from", "RGB", "-o", out.toString(),
+                "--verify"));
+        args.addAll(options);
+        TestSupport.Run run = cli(args.toArray(String[]::new));
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        return TestSupport.python("import h5py, numpy as np, sys\n" + String.join("\n", lines), model.toString(),
+                out.toString()).trim();
     }
 
     @ParameterizedTest
