@@ -2,6 +2,8 @@ package io.rechannel.keras;
 
 import io.rechannel.core.OptionName;
 import io.rechannel.format.InputContract;
+import io.rechannel.pipeline.AdaptationPlan;
+import io.rechannel.pipeline.PlannedTensor;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -20,12 +22,12 @@ final class CaffeStyle {
     }
 
     /** The name that matched, or null when the model is not caffe-style or its input is not 3 channels. */
-    static String modelName(KerasModelView model, KerasPlan plan) {
+    static String modelName(KerasModelView model, AdaptationPlan plan) {
         return plan.channels() != 3 ? null : matchingName(model, plan);
     }
 
     /** The name that matched, whatever the input's channel count (a model adapted before keeps its name), or null. */
-    static String matchingName(KerasModelView model, KerasPlan plan) {
+    static String matchingName(KerasModelView model, AdaptationPlan plan) {
         for (String name : names(model, plan)) {
             if (matches(name.toLowerCase(Locale.ROOT))) {
                 return name;
@@ -35,11 +37,11 @@ final class CaffeStyle {
     }
 
     /** The model's name and the names of the nested models holding a layer that reads the input. */
-    static List<String> names(KerasModelView model, KerasPlan plan) {
+    static List<String> names(KerasModelView model, AdaptationPlan plan) {
         List<String> names = new ArrayList<>();
         names.add(model.graph().root().path("config").path("name").asText(""));
-        for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
-            String scope = mixed.layer().scope();
+        for (PlannedTensor kernel : plan.kernels()) {
+            String scope = model.graph().layer(kernel.node()).scope();
             if (!scope.isEmpty()) {
                 names.add(scope.substring(0, scope.length() - 1).replaceAll(".*/", ""));
             }

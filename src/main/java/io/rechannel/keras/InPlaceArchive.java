@@ -112,14 +112,7 @@ final class InPlaceArchive {
         try (FileChannel in = FileChannel.open(input, StandardOpenOption.READ);
              FileChannel out = FileChannel.open(work, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long weightsSize = out.size() - weightsOffset;
-            long fixed = 0;
-            for (ZipArchiveEntry entry : entries) {
-                fixed += LOCAL_HEADER + entry.getRawName().length;
-                if (entry != weights && !entry.getName().equals(KerasArchive.CONFIG)) {
-                    fixed += entry.getCompressedSize();
-                }
-            }
-            long padding = weightsOffset - fixed - config.length;
+            long padding = padding(config);
             if (padding < 0 || out.size() + ROOM_PER_ENTRY * entries.size() > LIMIT) {
                 return false;
             }
@@ -173,6 +166,23 @@ final class InPlaceArchive {
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, output + ": cannot complete the archive: " + e.getMessage(), e);
         }
+    }
+
+    /** True when a config of that text fits in the room kept in front of the weights. */
+    boolean fits(byte[] config) {
+        return padding(config) >= 0;
+    }
+
+    /** The spaces that pad {@code config} to the weights' offset; negative when it does not fit. */
+    private long padding(byte[] config) {
+        long fixed = 0;
+        for (ZipArchiveEntry entry : entries) {
+            fixed += LOCAL_HEADER + entry.getRawName().length;
+            if (entry != weights && !entry.getName().equals(KerasArchive.CONFIG)) {
+                fixed += entry.getCompressedSize();
+            }
+        }
+        return weightsOffset - fixed - config.length;
     }
 
     long weightsOffset() {

@@ -182,30 +182,38 @@ public final class KerasArchiveFormat implements ModelFormat {
     public AdaptResult extend(Path input, Path output, boolean overwrite, AdaptOptions options) {
         options.refuseUnused(input.toString(), description(), Set.of(OptionName.LAYER, OptionName.CONFIG));
         try (AtomicOutput out = AtomicOutput.create(input, output, overwrite)) {
-            InPlaceArchive inPlace;
+            InPlaceOutcome inPlaceOutcome = null;
             try (KerasArchive archive = KerasArchive.open(input)) {
                 refuseWeightsOptions(options, input.toString());
-                inPlace = InPlaceArchive.plan(archive);
+                InPlaceArchive inPlace = InPlaceArchive.plan(archive);
                 if (inPlace != null) {
-                    AdaptResult result = extendInPlace(archive, inPlace, out.path(), output, options);
-                    if (result != null) {
+                    inPlaceOutcome = extendInPlace(archive, inPlace, out.path(), output, options);
+                    if (inPlaceOutcome.writtenInPlace()) {
                         out.commit();
-                        return result;
+                        return inPlaceOutcome.computed().result();
                     }
                 }
             }
-            AdaptResult result = extendByRewriting(input, out.path(), output, options);
+            AdaptResult result = extendByRewriting(input, out.path(), output, options, inPlaceOutcome);
             out.commit();
             return result;
         }
     }
 
     /**
-     * The weights are copied once into the output, at an offset where HDF5 can edit them in place; the
-     * rest of the archive is then written around them. Null when the new config does not fit.
+     * An adaptation computed once, its variable writes deferred: {@code writtenInPlace} when they and the new
+     * config went into the output where the weights lie.
      */
-    private static AdaptResult extendInPlace(KerasArchive archive, InPlaceArchive inPlace, Path work, Path output,
-                                             AdaptOptions options) {
+    private record InPlaceOutcome(KerasExtension.Computed computed, PendingWrites writes, boolean writtenInPlace) {
+    }
+
+    /**
+     * The weights are copied once into the output, at an offset where HDF5 can edit them in place; the
+     * rest of the archive is then written around them. Not written in place when the new config (or the
+     * edited weights) do not fit: the computed adaptation is then written by rewriting the archive.
+     */
+    private static InPlaceOutcome extendInPlace(KerasArchive archive, InPlaceArchive inPlace, Path work, Path output,
+                                                AdaptOptions options) {
         String source = archive.path().toString();
         var copy = CompletableFuture.runAsync(Progress.carried(() -> inPlace.placeWeights(work, output)));
         ObjectNode config;
@@ -218,27 +226,46 @@ public final class KerasArchiveFormat implements ModelFormat {
             join(copy);
         }
         KerasExtension.Computed computed;
+        PendingWrites writes;
+        byte[] configBytes;
         try (Hdf5File h5 = Hdf5File.open(work, true, archive.label(KerasArchive.WEIGHTS))) {
             KerasV3Model model = KerasV3Model.withConfig(h5, config, version, source);
-            computed = KerasExtension.compute(model, model.store(), options, source, output.toString());
+            writes = new PendingWrites(model.store());
+            computed = KerasExtension.compute(model, writes, options, source, output.toString());
+            configBytes = computed.config().getBytes(StandardCharsets.UTF_8);
+            if (!inPlace.fits(configBytes)) {
+                return new InPlaceOutcome(computed, writes, false);
+            }
+            writes.applyTo(h5);
         }
-        return inPlace.finish(work, output, computed.config().getBytes(StandardCharsets.UTF_8)) ? computed.result() : null;
+        return new InPlaceOutcome(computed, writes, inPlace.finish(work, output, configBytes));
     }
 
-    /** The general way: weights copied out, adapted, and the archive rewritten entry by entry. */
-    private static AdaptResult extendByRewriting(Path input, Path work, Path output, AdaptOptions options) {
+    /**
+     * The general way: weights copied out, adapted, and the archive rewritten entry by entry; the adaptation computed
+     * on the way to editing in place ({@code inPlace}, when not null) is written as it was computed.
+     */
+    private static AdaptResult extendByRewriting(Path input, Path work, Path output, AdaptOptions options,
+                                                 InPlaceOutcome inPlace) {
         String source = input.toString();
         Path dir = work.getParent();
         Path config = null;
         try (Opened opened = new Opened(input, dir, true, options)) {
-            KerasExtension.Computed computed = KerasExtension.compute(opened.model, opened.model.store(), options,
-                    source, output.toString());
+            KerasExtension.Computed result;
+            if (inPlace == null) {
+                PendingWrites writes = new PendingWrites(opened.model.store());
+                result = KerasExtension.compute(opened.model, writes, options, source, output.toString());
+                writes.applyTo(opened.h5);
+            } else {
+                result = inPlace.computed();
+                inPlace.writes().applyTo(opened.h5, opened.model.store());
+            }
             opened.finishWeights();
             config = scratchFile(dir, output.getFileName() + ".config.json.");
-            Files.writeString(config, computed.config(), StandardCharsets.UTF_8);
+            Files.writeString(config, result.config(), StandardCharsets.UTF_8);
             List<String> recoded = opened.archive.writeCopy(work, output,
                     Map.of(KerasArchive.CONFIG, config, KerasArchive.WEIGHTS, opened.weights));
-            return computed.result().withNotes(recoded);
+            return result.result().withNotes(recoded);
         } catch (IOException e) {
             throw new RechannelException(RechannelException.Kind.IO, output + ": " + e.getMessage(), e);
         } finally {
@@ -252,7 +279,7 @@ public final class KerasArchiveFormat implements ModelFormat {
         Path scratch = Path.of(System.getProperty("java.io.tmpdir"));
         try (Opened before = new Opened(original, scratch, false, options);
              Opened after = new Opened(adapted, scratch, false, options)) {
-            return new KerasVerifier(before.model, after.model, original.toString(), adapted.toString()).verify(options);
+            return KerasExtension.verify(before.model, after.model, original.toString(), adapted.toString(), options);
         }
     }
 }

@@ -12,6 +12,7 @@ import io.rechannel.format.BakedCheck;
 import io.rechannel.format.InputContract;
 import io.rechannel.format.Verification;
 import io.rechannel.graph.ChannelAxis;
+import io.rechannel.pipeline.AdaptationPlan;
 
 import java.util.HashSet;
 import java.util.List;
@@ -36,7 +37,7 @@ final class KerasBake {
     }
 
     /** The name of rechannel's baked layer in front of the adapted layers, or null. */
-    static String bakedLayer(KerasModelView model, KerasPlan plan) {
+    static String bakedLayer(KerasModelView model, AdaptationPlan plan) {
         for (String id : plan.dependency().tensors().keySet()) {
             KerasLayer layer = model.graph().layer(id);
             if (layer != null && layer.name().startsWith(NAME)
@@ -51,8 +52,8 @@ final class KerasBake {
      * Checks the layer baked into {@code adapted}, if any (and if the original had none of its own), against the
      * contract the original gives under {@code options}: a check for {@code checks}, or a note saying why not.
      */
-    static void verify(KerasModelView original, KerasPlan before, KerasModelView adapted, KerasPlan after, ChannelMap map,
-                       AdaptOptions options, String source, Verification verification) {
+    static void verify(KerasModelView original, AdaptationPlan before, KerasModelView adapted, AdaptationPlan after,
+                       ChannelMap map, AdaptOptions options, String source, Verification verification) {
         String baked = bakedLayer(adapted, after);
         if (baked == null || bakedLayer(original, before) != null) {
             return;
@@ -76,7 +77,7 @@ final class KerasBake {
         }
         InputContract contract = KerasInputContract.of(original, before, before.dependency().input(), map.from(),
                 options.norm(), source);
-        boolean inside = new KerasAdapter(before, map, options, source, true).statsGoInside();
+        boolean inside = !before.statisticTargets().isEmpty();
         InputContract expected = contract.extended(map, List.of(), inside ? null : options.stats());
         if (expected.mean() == null) {
             verification.note(BakedCheck.unchecked(baked, expected));
@@ -89,7 +90,7 @@ final class KerasBake {
      * Inserts the layer into the (already adapted) config; returns its description for the contract's
      * {@code inside} list. {@code positionalGroups}: the weights are a Keras 3 weights file.
      */
-    static String insert(KerasModelView model, KerasPlan plan, InputContract contract, boolean positionalGroups,
+    static String insert(KerasModelView model, AdaptationPlan plan, InputContract contract, boolean positionalGroups,
                          String source) {
         ObjectNode root = model.graph().root();
         String input = plan.dependency().input();

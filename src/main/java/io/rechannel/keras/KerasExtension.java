@@ -6,12 +6,22 @@ import io.rechannel.core.OptionName;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.AdaptResult;
 import io.rechannel.format.InputContract;
+import io.rechannel.format.TensorChange;
+import io.rechannel.format.Verification;
+import io.rechannel.format.VerifyResult;
+import io.rechannel.pipeline.Adaptation;
+import io.rechannel.pipeline.AdaptationPlan;
+import io.rechannel.pipeline.PlanVerifier;
+import io.rechannel.pipeline.Planner;
 
 import java.util.ArrayList;
 import java.util.List;
 
-/** The adaptation of one Keras model, shared by every Keras file format. */
+/** The adaptation and verification of one Keras model, shared by every Keras file format. */
 final class KerasExtension {
+
+    /** Where the user's statistics for new channels can go inside a Keras model. */
+    private static final String NORMALISATIONS = "Normalization or BatchNormalization layer";
 
     /** What was computed: the result to report and the new config text (null when the file has none). */
     record Computed(AdaptResult result, String config) {
@@ -45,7 +55,8 @@ final class KerasExtension {
      */
     static Computed compute(KerasModelView model, KerasWeightStore target, AdaptOptions options, String source,
                             String output) {
-        KerasPlan plan = KerasPlanner.of(model, source).plan(options);
+        KerasAdaptableModel adaptable = new KerasAdaptableModel(model, source);
+        AdaptationPlan plan = Planner.plan(adaptable, options);
         ChannelMap built = options.channelMap(plan.channels(), source);
         // mistakes in the options first, then the caffe-style stop, then a map that would change nothing
         String caffe = options.from() == null && options.map() == null ? CaffeStyle.modelName(model, plan) : null;
@@ -53,29 +64,24 @@ final class KerasExtension {
             throw RechannelException.usage(CaffeStyle.refusal(source, caffe));
         }
         ChannelMap map = AdaptOptions.changing(built, source);
-        if (!options.dropsOptimizer() && model.store() instanceof LegacyH5Store legacy) {
-            for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
-                if (legacy.optimizerSlots(mixed.weight()).isEmpty() && !legacy.anonymousOptimizerSlots(mixed.weight()).isEmpty()) {
-                    throw RechannelException.unsupported(source + ": the optimizer state does not say which variable each"
-                            + " slot belongs to, so the slots of '" + mixed.layer().path() + "' cannot be found;"
-                            + " " + OptionName.DROP_OPTIMIZER + " removes the optimizer state instead");
-                }
-            }
-        }
-        InputContract original = KerasInputContract.of(model, plan, plan.dependency().input(), map.from(), options.norm(),
-                source);
-        KerasAdapter adapter = new KerasAdapter(plan, map, options, source, original.mean() != null);
+        InputContract original = KerasInputContract.of(model, plan, plan.input(), map.from(), options.norm(), source);
+        Adaptation adaptation = new Adaptation(adaptable, plan, map, options)
+                .checkStatistics(original.mean() != null, NORMALISATIONS);
         InputContract contract = original.extended(map, contractNotes(map),
-                adapter.statsGoInside() ? null : options.stats());
+                adaptation.statisticsGoInside() ? null : options.stats());
         if (options.bake()) {
             checkBakeable(model, contract, source);
         }
-        adapter.adaptWeights(target);
+        KerasEdits edits = new KerasEdits(adaptable, target);
+        List<TensorChange> tensorChanges = adaptation.apply(edits);
         List<String> notes = new ArrayList<>();
         String config = null;
         List<String> changes = new ArrayList<>();
         if (model.hasConfig()) {
-            adapter.adaptConfig();
+            String shapes = new KerasRecordedShapes(model.graph(), plan.dependency(), plan.channels(), map.newCount(),
+                    source).update();
+            changes.addAll(adaptation.applyLists(edits));
+            changes.add(shapes);
             if (options.bake()) {
                 contract = contract.baked(List.of(KerasBake.insert(model, plan, contract,
                         model.store() instanceof KerasV3Store, source)));
@@ -83,15 +89,31 @@ final class KerasExtension {
             }
             config = KerasJson.write(model.graph().root());
         } else {
-            notes.add("no model config: '" + plan.mixed().get(0).layer().name() + "' was taken as the layer reading"
-                    + " the input (choose it with " + OptionName.LAYER + ", or give the config with " + OptionName.CONFIG + ")");
+            notes.add("no model config: '" + model.graph().layer(plan.kernels().get(0).node()).name() + "' was taken as"
+                    + " the layer reading the input (choose it with " + OptionName.LAYER + ", or give the config with "
+                    + OptionName.CONFIG + ")");
         }
-        changes.addAll(0, adapter.configChanges());
         if (options.dropsOptimizer() && model.store().hasOptimizer()) {
             target.dropOptimizer();
             changes.add(AdaptResult.OPTIMIZER_REMOVED);
         }
-        return new Computed(AdaptResult.of(source, output, map, adapter.tensorChanges(), changes, notes)
-                .withContract(contract), config);
+        return new Computed(AdaptResult.of(source, output, map, tensorChanges, changes, notes).withContract(contract),
+                config);
+    }
+
+    /**
+     * Verifies {@code adapted} against {@code original} as every format is verified, then the preprocessing layer
+     * {@code --bake-preprocessing} put in, if any.
+     */
+    static VerifyResult verify(KerasModelView original, KerasModelView adapted, String originalName, String adaptedName,
+                               AdaptOptions options) {
+        Verification verification = new Verification(originalName, adaptedName);
+        PlanVerifier.Outcome outcome = PlanVerifier.verify(new KerasAdaptableModel(original, originalName),
+                new KerasAdaptableModel(adapted, adaptedName), options, verification);
+        if (outcome.map() != null) {
+            KerasBake.verify(original, outcome.before(), adapted, outcome.after(), outcome.map(), options, originalName,
+                    verification);
+        }
+        return verification.result();
     }
 }

@@ -116,8 +116,8 @@ public final class KerasH5Format implements ModelFormat {
     public VerifyResult verify(Path original, Path adapted, AdaptOptions options) {
         options.refuseUnused(original.toString(), description(), Set.of(OptionName.LAYER, OptionName.CONFIG));
         try (Hdf5File before = Hdf5File.open(original, false); Hdf5File after = Hdf5File.open(adapted, false)) {
-            return new KerasVerifier(open(before, original.toString(), options), open(after, adapted.toString(), options),
-                    original.toString(), adapted.toString()).verify(options);
+            return KerasExtension.verify(open(before, original.toString(), options), open(after, adapted.toString(), options),
+                    original.toString(), adapted.toString(), options);
         }
     }
 

@@ -6,6 +6,8 @@ import io.rechannel.format.InputContract;
 import io.rechannel.format.InputContract.Convention;
 import io.rechannel.format.OutsideNorm;
 import io.rechannel.graph.ChannelAxis;
+import io.rechannel.pipeline.AdaptationPlan;
+import io.rechannel.pipeline.PlannedList;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -31,7 +33,7 @@ final class KerasInputContract {
     }
 
     /** The contract of the model as it is, its channels named {@code from}, {@code norm} as {@code --norm} states it. */
-    static InputContract of(KerasModelView model, KerasPlan plan, String input, ChannelLayout from, NormSpec norm,
+    static InputContract of(KerasModelView model, AdaptationPlan plan, String input, ChannelLayout from, NormSpec norm,
                             String source) {
         String layout = plan.dependency().axis() == ChannelAxis.FIRST ? InputContract.CHANNELS_FIRST : InputContract.CHANNELS_LAST;
         List<String> inside = inside(model, plan);
@@ -61,7 +63,7 @@ final class KerasInputContract {
      * The convention keras.applications gives a model of this name, or null; caffe only for a 3-channel input
      * unless {@code anyCount}.
      */
-    private static Convention conventionByName(KerasModelView model, KerasPlan plan, boolean anyCount) {
+    private static Convention conventionByName(KerasModelView model, AdaptationPlan plan, boolean anyCount) {
         if ((anyCount ? CaffeStyle.matchingName(model, plan) : CaffeStyle.modelName(model, plan)) != null) {
             return Convention.CAFFE;
         }
@@ -80,7 +82,7 @@ final class KerasInputContract {
         return null;
     }
 
-    private static OutsideNorm known(Convention convention, int n, KerasModelView model, KerasPlan plan) {
+    private static OutsideNorm known(Convention convention, int n, KerasModelView model, AdaptationPlan plan) {
         String named = CaffeStyle.names(model, plan).stream().filter(s -> !s.isEmpty()).findFirst().orElse("?");
         OutsideNorm constants = OutsideNorm.of(convention, "0-255", n, "keras.applications name '" + named + "'");
         if (!constants.known()) {
@@ -100,7 +102,7 @@ final class KerasInputContract {
     }
 
     /** The per-channel preprocessing layers between the input and the first mixing layers. */
-    private static List<String> inside(KerasModelView model, KerasPlan plan) {
+    private static List<String> inside(KerasModelView model, AdaptationPlan plan) {
         java.util.Map<String, KerasLayer> layers = new java.util.LinkedHashMap<>();
         for (var constant : plan.dependency().constants()) {
             KerasLayer layer = model.graph().layer(constant.node().id());
@@ -108,7 +110,10 @@ final class KerasInputContract {
                 layers.putIfAbsent(layer.path(), layer);
             }
         }
-        plan.configLists().forEach(list -> layers.putIfAbsent(list.layer().path(), list.layer()));
+        for (PlannedList list : plan.lists()) {
+            KerasLayer layer = model.graph().layer(list.node());
+            layers.putIfAbsent(layer.path(), layer);
+        }
         List<String> inside = new ArrayList<>();
         for (KerasLayer layer : layers.values()) {
             inside.add((layer.path() + " (" + layer.className() + ") " + KerasInspector.preprocessingDetail(layer)).trim());

@@ -6,7 +6,11 @@ import io.rechannel.core.RechannelException;
 import io.rechannel.format.Inspection;
 import io.rechannel.graph.ChannelAxis;
 import io.rechannel.graph.Node;
+import io.rechannel.graph.Segment;
 import io.rechannel.hdf5.Hdf5File;
+import io.rechannel.pipeline.AdaptationPlan;
+import io.rechannel.pipeline.PlannedTensor;
+import io.rechannel.pipeline.Planner;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -49,19 +53,21 @@ final class KerasInspector {
             }
             long[] shape = input.declaredShape().orElse(null);
             List<Long> shapeList = shape == null ? null : Arrays.stream(shape).boxed().toList();
-            KerasPlan planned = null;
+            AdaptationPlan planned = null;
             try {
-                KerasPlan plan = KerasPlanner.of(model, source)
-                        .plan(options.analysisOnly().input(input.id()));
+                // the optimizer state is not analysed: inspect neither adapts nor reports it
+                AdaptationPlan plan = Planner.plan(new KerasAdaptableModel(model, source),
+                        options.analysisOnly().input(input.id()).dropOptimizer());
                 ChannelAxis axis = plan.dependency().axis();
                 inputs.add(new Inspection.InputInfo(input.id(), shapeList,
                         axis == ChannelAxis.FIRST ? "channels_first" : "channels_last", plan.channels()));
-                for (KerasPlan.ViewedWeight mixed : plan.mixed()) {
-                    layers.add(new Inspection.LayerInfo(mixed.layer().path(), mixed.layer().className(),
-                            KerasH5Format.shapes(model.store().weightsOf(mixed.layer())),
-                            "reads input '" + input.id() + "' channels "
-                                    + mixed.consumer().segment().describe(plan.channels()) + " of " + mixed.view().axisLength()
-                                    + (mixed.consumer().segment().flattened() ? " (through a flatten)" : "")));
+                for (PlannedTensor kernel : plan.kernels()) {
+                    KerasLayer layer = model.graph().layer(kernel.node());
+                    Segment segment = kernel.consumer().segment();
+                    layers.add(new Inspection.LayerInfo(layer.path(), layer.className(),
+                            KerasH5Format.shapes(model.store().weightsOf(layer)),
+                            "reads input '" + input.id() + "' channels " + segment.describe(plan.channels()) + " of "
+                                    + kernel.view().axisLength() + (segment.flattened() ? " (through a flatten)" : "")));
                 }
                 for (var constant : plan.dependency().constants()) {
                     KerasLayer layer = model.graph().layer(constant.node().id());

@@ -10,6 +10,9 @@ import io.rechannel.format.TensorEdit;
 import io.rechannel.format.TensorStore;
 import io.rechannel.hdf5.DatasetBlocks;
 import io.rechannel.hdf5.Hdf5File;
+import io.rechannel.pipeline.AdaptationPlan;
+import io.rechannel.pipeline.PlannedTensor;
+import io.rechannel.pipeline.Planner;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -82,7 +85,8 @@ public final class KerasTensorStore implements TensorStore {
                 String name = n == 1 ? base : base + "#" + n;
                 weights.put(name, weight);
                 ElementType type = DatasetBlocks.elementType(model.file(), weight.path());
-                tensors.add(NamedTensor.of(name, dtype(type), weight.shape(), KerasRoles.of(model, layer, weight)));
+                tensors.add(NamedTensor.of(name, KerasAdaptableModel.dtype(type), weight.shape(),
+                        KerasRoles.of(model, layer, weight)));
             }
         }
     }
@@ -101,10 +105,6 @@ public final class KerasTensorStore implements TensorStore {
             layers.add(new KerasLayer("", name, "", entry, -1));
         }
         return layers;
-    }
-
-    private static String dtype(ElementType type) {
-        return (type.floating() ? "F" : type.signed() ? "I" : "U") + type.bits();
     }
 
     @Override
@@ -145,21 +145,22 @@ public final class KerasTensorStore implements TensorStore {
     /** The input read by the model's layers, and the variables depending on its channels, as {@code extend} finds them. */
     @Override
     public Optional<ModelInput> input() {
-        KerasPlan plan;
+        AdaptationPlan plan;
         try {
-            plan = KerasPlanner.of(model, file.toString()).plan(NO_OPTIONS);
+            plan = Planner.plan(new KerasAdaptableModel(model, file.toString()), NO_OPTIONS.dropOptimizer());
         } catch (RechannelException e) {
             return Optional.empty(); // several inputs, or a layer whose channel behaviour is unknown
         }
-        return Optional.of(new ModelInput(plan.channels(), names(plan.mixed()), names(plan.constants()),
+        return Optional.of(new ModelInput(plan.channels(), names(plan.kernels()), names(plan.constants()),
                 CaffeStyle.modelName(model, plan)));
     }
 
-    private List<String> names(List<KerasPlan.ViewedWeight> viewed) {
+    /** The names this store gives the planned tensors (the plan names them by dataset path). */
+    private List<String> names(List<PlannedTensor> planned) {
         List<String> names = new ArrayList<>();
-        for (KerasPlan.ViewedWeight v : viewed) {
+        for (PlannedTensor p : planned) {
             weights.forEach((name, weight) -> {
-                if (weight.path().equals(v.weight().path())) {
+                if (weight.path().equals(p.name())) {
                     names.add(name);
                 }
             });

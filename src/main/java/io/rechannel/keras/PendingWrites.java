@@ -85,9 +85,17 @@ final class PendingWrites implements KerasWeightStore {
 
     /** Writes every replacement into {@code output}; the input must still be open. */
     void applyTo(Hdf5File output) {
+        applyTo(output, input);
+    }
+
+    /**
+     * Writes every replacement into {@code output}, re-mixing kernels from {@code original}: any store holding the
+     * input's variables as they were (the output itself, before any replacement).
+     */
+    void applyTo(Hdf5File output, KerasWeightStore original) {
         for (Replacement r : replacements) {
             if (r.remix() != null) {
-                Hdf5VariableStore.writeRemix(output, r.weight(), r.remix(), input);
+                Hdf5VariableStore.writeRemix(output, r.weight(), r.remix(), original);
             } else {
                 output.replaceDataset(r.weight().path(), r.shape(), r.values());
             }

@@ -36,6 +36,14 @@ public interface AdaptableModel {
     }
 
     /**
+     * True when {@code --init timm} is computed as timm computes it, in float32 term by term (bit-identical to timm's
+     * {@code adapt_input_conv}); false to mix it like any other map, exactly and rounded once.
+     */
+    default boolean timmInFloat32() {
+        return true;
+    }
+
+    /**
      * The tensors of a layer the analysis found: for a layer mixing the channels its kernel (or a separable
      * convolution's two); for a per-channel layer its constants. A layer whose kernel is missing or unusable for
      * the way it reads the channels ({@code consumer}'s segment) is refused here, naming the file and the layer.

@@ -35,7 +35,8 @@ public final class Adaptation {
         this.plan = plan;
         this.map = map;
         this.options = options;
-        this.timm = options.inits().stream().anyMatch(r -> r.trim().toLowerCase(Locale.ROOT).equals("timm"));
+        this.timm = model.timmInFloat32()
+                && options.inits().stream().anyMatch(r -> r.trim().toLowerCase(Locale.ROOT).equals("timm"));
     }
 
     /**

@@ -85,7 +85,7 @@ public final class Planner {
                 lists.add(new PlannedList(consumer, list, null));
             }
         }
-        Normalisation first = Normalisation.of(constants, lists);
+        Normalisation first = Normalisation.of(dependency.constants(), constants, lists);
         return new AdaptationPlan(source, dependency, channels, kernels, first.constants(), slots, first.lists());
     }
 
@@ -253,10 +253,10 @@ public final class Planner {
      */
     private record Normalisation(List<PlannedTensor> constants, List<PlannedList> lists) {
 
-        static Normalisation of(List<PlannedTensor> constants, List<PlannedList> lists) {
+        /** {@code layers}: the per-channel layers in order from the input, holding tensors, lists or both. */
+        static Normalisation of(List<Consumer> layers, List<PlannedTensor> constants, List<PlannedList> lists) {
             List<String> order = new ArrayList<>();
-            constants.forEach(c -> add(order, c.node()));
-            lists.forEach(l -> add(order, l.node()));
+            layers.forEach(c -> add(order, c.node().id()));
             String meanNode = null;
             String spreadNode = null;
             for (String node : order) {

@@ -1,5 +1,7 @@
 package io.rechannel.keras;
 
+import io.rechannel.TestSupport;
+import io.rechannel.hdf5.Hdf5File;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,6 +21,8 @@ import java.util.Map;
 import static io.rechannel.TestSupport.fixture;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -42,6 +46,35 @@ class ArchiveLayoutTest {
             } else {
                 assertNull(plan);
             }
+        }
+    }
+
+    /**
+     * A config that outgrows the room kept for it in front of the weights (3000 channels' baked means and
+     * variances): the adaptation computed for editing in place is written by rewriting the archive instead.
+     */
+    @Test
+    void aConfigOutgrowingItsRoomIsWrittenByRewriting(@TempDir Path dir) throws IOException {
+        Path input = fixture("keras/tiny_vgg.keras");
+        Path out = dir.resolve("wide.keras");
+        TestSupport.Run run = TestSupport.cli("extend", input.toString(), "--from", "RGB", "--to", "3000", "--init", "timm",
+                "--bake-preprocessing", "-o", out.toString(), "--verify");
+        assertEquals(0, run.exitCode(), run.err());
+        Path config = dir.resolve("config.json");
+        Path weights = dir.resolve("weights.h5");
+        try (KerasArchive original = KerasArchive.open(input); KerasArchive adapted = KerasArchive.open(out)) {
+            InPlaceArchive plan = InPlaceArchive.plan(original);
+            assertNotNull(plan, "the input is laid out for editing in place");
+            adapted.extract(KerasArchive.CONFIG, config);
+            adapted.extract(KerasArchive.WEIGHTS, weights);
+        }
+        byte[] written = Files.readAllBytes(config);
+        try (KerasArchive original = KerasArchive.open(input)) {
+            assertFalse(InPlaceArchive.plan(original).fits(written));
+        }
+        assertNotEquals(' ', written[written.length - 1], "a rewritten config is not padded to the weights' offset");
+        try (Hdf5File h5 = Hdf5File.open(weights, false)) {
+            assertArrayEquals(new long[] {3, 3, 3000, 8}, h5.dataset("/layers/conv2d/vars/0").shape());
         }
     }
 

@@ -9,6 +9,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static io.rechannel.TestSupport.cli;
 import static io.rechannel.TestSupport.fixture;
@@ -79,14 +81,14 @@ class KerasNumbersTest {
                                                    @TempDir Path dir) throws Exception {
         Path model = rewritten(dir, dtype, fill, storage.equals("chunked"));
         // tiny_vgg's kernel has values above 0.1 in every channel, 'large' holds 100: each rule overflows the type
-        assertRefused(extend(model, dir, init), 7, dir, model + ": " + KERNEL + " (" + dtype + ") would hold");
+        assertRefused(extend(model, dir, init), 7, dir, model + ": '" + KERNEL + "' (" + dtype + ") would hold");
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"nan", "inf"})
     void aKernelHoldingNaNOrInfinityIsRefusedAsDamaged(String fill, @TempDir Path dir) throws Exception {
         Path model = rewritten(dir, "float32", fill, false);
-        assertRefused(extend(model, dir, "Y=B"), 4, dir, model + ": " + KERNEL + " holds " + (fill.equals("nan") ? "NaN" : "Infinity"));
+        assertRefused(extend(model, dir, "Y=B"), 4, dir, model + ": '" + KERNEL + "' holds " + (fill.equals("nan") ? "NaN" : "Infinity"));
     }
 
     @ParameterizedTest
@@ -96,7 +98,7 @@ class KerasNumbersTest {
     void integerKernelsRefuseMapsThatCannotBeExactWithoutVerify(String dtype, String fill, String init, String reason,
                                                                @TempDir Path dir) throws Exception {
         Path model = rewritten(dir, dtype, fill, false);
-        assertRefused(extend(model, dir, init), 7, dir, model + ": " + KERNEL + " (" + dtype, reason);
+        assertRefused(extend(model, dir, init), 7, dir, model + ": '" + KERNEL + "' (" + dtype, reason);
     }
 
     /** Copies, zeros, reorders and integer sums in range are exact; h5py reads the expected integers back. */
@@ -106,31 +108,54 @@ class KerasNumbersTest {
         "int32, Y=1000*R-G, 'n[..., 3, :] == 1000 * k[..., 0, :] - k[..., 1, :]'", "int16, Y=2*B, 'n[..., 3, :] == 2 * k[..., 2, :]'"})
     void integerKernelsTakeExactMaps(String dtype, String init, String check, @TempDir Path dir) throws Exception {
         Path model = rewritten(dir, dtype, dtype.startsWith("u") ? "positive" : "small", dtype.equals("int8"));
-        TestSupport.Run run = cli("extend", model.toString(), "--from", "RGB", "--to", "RGBY", "--init", init, "-o",
-                dir.resolve("out.h5").toString(), "--verify");
-        assertEquals(0, run.exitCode(), run.out() + run.err());
-        String result = TestSupport.python(String.join("\n",
-                "import h5py, numpy as np, sys",
+        String result = extendedThenRead(model, dir, List.of("--to", "RGBY", "--init", init),
                 "k = h5py.File(sys.argv[1])['" + KERNEL + "'][()].astype(np.int64)",
                 "raw = h5py.File(sys.argv[2])['" + KERNEL + "'][()]",
                 "n = raw.astype(np.int64)",
-                "print(raw.dtype, raw.shape, bool((n[..., :3, :] == k).all()), bool((" + check + ").all()))"),
-                model.toString(), dir.resolve("out.h5").toString());
-        assertEquals(dtype + " (3, 3, 4, 8) True True", result.trim());
+                "print(raw.dtype, raw.shape, bool((n[..., :3, :] == k).all()), bool((" + check + ").all()))");
+        assertEquals(dtype + " (3, 3, 4, 8) True True", result);
+    }
+
+    /**
+     * {@code --init timm} on a Keras kernel is mixed like any map: each new channel the exact product with timm's
+     * coefficient (3/N), rounded once to float32 (not timm's float32 arithmetic, which rounds the coefficient too).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 5})
+    void timmsCoefficientsAreMixedExactlyAndRoundedOnce(int channels, @TempDir Path dir) throws Exception {
+        String result = extendedThenRead(fixture("keras/tiny_vgg.h5"), dir,
+                List.of("--to", String.valueOf(channels), "--init", "timm"),
+                "k = h5py.File(sys.argv[1])['" + KERNEL + "'][()].astype(np.float64)",
+                "n = h5py.File(sys.argv[2])['" + KERNEL + "'][()]",
+                "c = " + channels,
+                "want = [(k.sum(axis=2) if c == 1 else k[..., j % 3, :] * (3 / c)).astype(np.float32) for j in range(c)]",
+                "print(n.dtype, n.shape, all((n[..., j, :] == want[j]).all() for j in range(c)))");
+        assertEquals("float32 (3, 3, " + channels + ", 8) True", result);
     }
 
     @Test
     void reorderingIntegerChannelsIsExact(@TempDir Path dir) throws Exception {
         Path model = rewritten(dir, "uint8", "positive", false);
-        TestSupport.Run run = cli("extend", model.toString(), "--from", "RGB", "--to", "BGR", "-o", dir.resolve("out.h5").toString(),
-                "--verify");
-        assertEquals(0, run.exitCode(), run.out() + run.err());
-        String result = TestSupport.python(String.join("\n",
-                "import h5py, numpy as np, sys",
+        String result = extendedThenRead(model, dir, List.of("--to", "BGR"),
                 "k = h5py.File(sys.argv[1])['" + KERNEL + "'][()]",
                 "n = h5py.File(sys.argv[2])['" + KERNEL + "'][()]",
-                "print(n.dtype, bool((n == k[..., ::-1, :]).all()))"), model.toString(), dir.resolve("out.h5").toString());
-        assertEquals("uint8 True", result.trim());
+                "print(n.dtype, bool((n == k[..., ::-1, :]).all()))");
+        assertEquals("uint8 True", result);
+    }
+
+    /**
+     * Extends {@code model} from RGB with {@code options} into {@code dir}/out.h5, verified; returns what the Python
+     * {@code lines} print (h5py, numpy and sys imported; argv[1] the model, argv[2] the output).
+     */
+    private static String extendedThenRead(Path model, Path dir, List<String> options, String... lines) throws Exception {
+        Path out = dir.resolve("out.h5");
+        List<String> args = new ArrayList<>(List.of("extend", model.toString(), "--from", "RGB", "-o", out.toString(),
+                "--verify"));
+        args.addAll(options);
+        TestSupport.Run run = cli(args.toArray(String[]::new));
+        assertEquals(0, run.exitCode(), run.out() + run.err());
+        return TestSupport.python("import h5py, numpy as np, sys\n" + String.join("\n", lines), model.toString(),
+                out.toString()).trim();
     }
 
     @ParameterizedTest
@@ -159,7 +184,8 @@ class KerasNumbersTest {
         TestSupport.Run run = cli("verify", original.toString(), out.toString(), "--to", "RGBY", "--init", "Y=B");
         assertEquals(7, run.exitCode(), run.out() + run.err());
         assertTrue(run.out().startsWith("NOT verified: "), run.out());
-        assertTrue(run.out().contains("problem: " + out + ": normalization/mean holds NaN or infinity"), run.out());
+        assertTrue(run.out().contains("problem: " + out + ": '/model_weights/normalization/normalization/mean' of layer"
+                + " 'normalization' holds NaN or infinity"), run.out());
     }
 
     /** An exact adaptation (Y=B) whose dataset {@code dataset} then gets {@code value} at {@code index}. */
