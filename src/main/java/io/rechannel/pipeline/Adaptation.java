@@ -73,10 +73,16 @@ public final class Adaptation {
             }
             TensorChange change = change(kernel, kernel.newShape(sliced.newCount()), TensorChange.Kind.MIXED)
                     .labelled(sliced.kernelChange());
-            if (timm && !map.hasFreshChannels() && kernel.change() == PlannedTensor.Change.MIX
+            ElementType type = model.elementType(kernel.tensor());
+            if (timm && type.floating() && !map.hasFreshChannels() && kernel.change() == PlannedTensor.Change.MIX
                     && kernel.view().count() == kernel.view().axisLength()) {
+                String where = plan.source() + ": '" + kernel.name() + "'";
+                double[] old = model.read(kernel.tensor());
+                ChannelMixer.checkSource(old, type, where);
+                double[] mixed = inFloat32(old, kernel.view(), sliced);
+                ChannelMixer.checkResult(mixed, type, where);
                 changes.add(sink.replace(kernel, change.newShape().stream().mapToLong(Long::longValue).toArray(),
-                        inFloat32(model.read(kernel.tensor()), kernel.view(), sliced), change));
+                        mixed, change));
             } else {
                 changes.add(remix(sink, kernel, Mixing.kernel(used, map.seed() ^ kernel.name().hashCode()), change));
             }
