@@ -99,7 +99,8 @@ public final class KerasH5Format implements ModelFormat {
                 PendingWrites writes = new PendingWrites(model.store());
                 computed = KerasExtension.compute(model, writes, options, source, output.toString());
                 out.awaitCopy();
-                try (Hdf5File copy = Hdf5File.open(out.path(), true)) {
+                // the copy holds the input's bytes: damage found while editing it is the input's
+                try (Hdf5File copy = Hdf5File.open(out.path(), true, source)) {
                     writes.applyTo(copy);
                     if (computed.config() != null && !v3) {
                         copy.writeString("/", "model_config", computed.config());
