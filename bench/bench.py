@@ -237,7 +237,7 @@ def jobs_for(models, work):
     for label, path in models.items():
         ext = os.path.splitext(path)[1]
         out = os.path.join(work, 'out' + ext)
-        outputs = [out, out + '.data']
+        outputs = [out, out + '.data', out + '.input.json']  # the model, its external data, its input contract
         parts = [path] + ([path + '.data'] if os.path.exists(path + '.data') else [])
         if not label.startswith('example'):
             copy = ['cp', path, out] if len(parts) == 1 else \
