@@ -1,5 +1,6 @@
 package io.rechannel.format;
 
+import io.rechannel.core.ElementType;
 import io.rechannel.core.Shapes;
 
 import java.util.Arrays;
@@ -38,6 +39,16 @@ public record NamedTensor(String name, String dtype, long[] shape, TensorRole ro
     /** True for the types whose values are read and written as numbers (F64, F32, F16, BF16). */
     public boolean isFloating() {
         return FLOATING.contains(dtype);
+    }
+
+    /** The range its values must fit (bfloat16 has float32's); for numeric types only. */
+    public ElementType elementType() {
+        return switch (dtype) {
+            case "F16" -> ElementType.FLOAT16;
+            case "F64" -> ElementType.FLOAT64;
+            case "F32", "BF16" -> ElementType.FLOAT32;
+            default -> ElementType.integer(Integer.parseInt(dtype.substring(1)), dtype.startsWith("I"));
+        };
     }
 
     public boolean isOptimizerSlot() {

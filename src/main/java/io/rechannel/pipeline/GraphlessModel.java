@@ -164,11 +164,7 @@ public final class GraphlessModel implements AdaptableModel {
 
     @Override
     public ElementType elementType(NamedTensor tensor) {
-        return switch (tensor.dtype()) {
-            case "F64" -> ElementType.FLOAT64;
-            case "F16" -> ElementType.FLOAT16;
-            default -> ElementType.FLOAT32; // bfloat16 has float32's range
-        };
+        return tensor.elementType();
     }
 
     @Override

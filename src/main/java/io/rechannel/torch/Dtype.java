@@ -4,7 +4,6 @@ import io.rechannel.core.HalfFloat;
 import io.rechannel.core.Shapes;
 import io.rechannel.format.NamedTensor;
 import io.rechannel.format.TensorEdit;
-import io.rechannel.verify.Verifier;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -76,18 +75,6 @@ enum Dtype {
     /** True for the types the mixer reads and writes (F64, F32, F16, BF16). */
     boolean isFloating() {
         return floating;
-    }
-
-    /**
-     * How far a verified tap may differ, relative to the sum of its terms' magnitudes: float32's tolerance,
-     * or two units of rounding for the half-precision types, whose stored results are rounded that much.
-     */
-    double relativeTolerance() {
-        return switch (this) {
-            case F16 -> 0x1p-10;
-            case BF16 -> 0x1p-7;
-            default -> Verifier.RELATIVE_TOLERANCE;
-        };
     }
 
     /** The safetensors name ({@code F32}), or null when safetensors has none. */

@@ -4,7 +4,6 @@ import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.ChannelLayout;
 import io.rechannel.core.ChannelMap;
-import io.rechannel.core.ElementType;
 import io.rechannel.core.RechannelException;
 import io.rechannel.format.InputContract;
 import io.rechannel.format.NamedTensor;
@@ -149,15 +148,5 @@ final class InputChannels {
         long positions = extent / channels;
         return role.channelsLast() ? AxisView.whole(outer * positions, channels, inner)
                 : AxisView.whole(outer, channels, positions * inner);
-    }
-
-    /** The element type of a tensor, for the checks on values (bfloat16 has float32's range). */
-    static ElementType elementType(String dtype) {
-        return switch (dtype) {
-            case "F16" -> ElementType.FLOAT16;
-            case "F64" -> ElementType.FLOAT64;
-            case "F32", "BF16" -> ElementType.FLOAT32;
-            default -> ElementType.integer(Integer.parseInt(dtype.substring(1)), dtype.startsWith("I"));
-        };
     }
 }

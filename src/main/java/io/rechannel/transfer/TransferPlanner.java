@@ -251,13 +251,13 @@ final class TransferPlanner {
 
     /** Pretrained values must be finite (exit 4, naming the pretrained file and tensor). */
     private double[] checkedSource(NamedTensor p, double[] values) {
-        ChannelMixer.checkSource(values, InputChannels.elementType(p.dtype()), pretrained.file() + ": tensor '" + p.name() + "'");
+        ChannelMixer.checkSource(values, p.elementType(), pretrained.file() + ": tensor '" + p.name() + "'");
         return values;
     }
 
     /** Values written must fit the target's element type (exit 7, naming the target tensor). */
     private double[] checkedResult(NamedTensor t, double[] values) {
-        ChannelMixer.checkResult(values, InputChannels.elementType(t.dtype()), target.file() + ": tensor '" + t.name() + "'");
+        ChannelMixer.checkResult(values, t.elementType(), target.file() + ": tensor '" + t.name() + "'");
         return values;
     }
 
