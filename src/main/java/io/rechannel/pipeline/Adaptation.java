@@ -71,8 +71,8 @@ public final class Adaptation {
                 }
                 used = kernel.change() == PlannedTensor.Change.PATTERN ? map.support() : map;
             }
-            TensorChange change = change(kernel, kernel.newShape(sliced.newCount()), TensorChange.Kind.MIXED)
-                    .labelled(sliced.kernelChange());
+            long[] newShape = kernel.newShape(sliced.newCount());
+            TensorChange change = change(kernel, newShape, TensorChange.Kind.MIXED).labelled(sliced.kernelChange());
             ElementType type = model.elementType(kernel.tensor());
             if (timm && type.floating() && !map.hasFreshChannels() && kernel.change() == PlannedTensor.Change.MIX
                     && kernel.view().count() == kernel.view().axisLength()) {
@@ -81,8 +81,7 @@ public final class Adaptation {
                 ChannelMixer.checkSource(old, type, where);
                 double[] mixed = inFloat32(old, kernel.view(), sliced);
                 ChannelMixer.checkResult(mixed, type, where);
-                changes.add(sink.replace(kernel, change.newShape().stream().mapToLong(Long::longValue).toArray(),
-                        mixed, change));
+                changes.add(sink.replace(kernel, newShape, mixed, change));
             } else {
                 changes.add(remix(sink, kernel, Mixing.kernel(used, map.seed() ^ kernel.name().hashCode()), change));
             }

@@ -4,6 +4,7 @@ import io.rechannel.core.AdaptOptions;
 import io.rechannel.core.AxisView;
 import io.rechannel.core.Blocks;
 import io.rechannel.core.ChannelMap;
+import io.rechannel.core.Shapes;
 import io.rechannel.core.RechannelException;
 import io.rechannel.core.StoredTensor;
 import io.rechannel.core.TensorLayout;
@@ -86,7 +87,7 @@ public final class PlanVerifier {
         double tolerance = tolerance(kernel.tensor());
         if (depthwise != null) {
             Composed a = Composed.of(original, depthwise, kernel);
-            Composed b = Composed.of(adapted, after.partner(now, LayerTensor.Part.DEPTHWISE_KERNEL), now);
+            Composed b = composedAfter(after, now);
             verification.taps(kernel.node(), kernel.layer().label(), a.kernel(), a.view(), b.kernel(), b.view(), map,
                     Math.max(tolerance, Verifier.RELATIVE_TOLERANCE));
         } else {
@@ -106,13 +107,18 @@ public final class PlanVerifier {
                     PlannedTensor depthwise = before.partner(first, LayerTensor.Part.DEPTHWISE_KERNEL);
                     if (depthwise != null) {
                         Composed a = Composed.of(original, depthwise, first);
-                        Composed b = Composed.of(adapted, after.partner(now, LayerTensor.Part.DEPTHWISE_KERNEL), now);
+                        Composed b = composedAfter(after, now);
                         return Verifier.recover(a.kernel(), a.view(), b.kernel(), b.view(), from, to);
                     }
                     // the first slice alone: a layer reading the input more than once repeats the same map
                     return Verifier.recover(stored(original, first, first.view().firstChannels(from.size())),
                             stored(adapted, now, now.view().firstChannels(to.size())), from, to, Blocks.budget());
                 });
+    }
+
+    /** The adapted model's separable layer whose pointwise kernel is {@code pointwise}, as one kernel. */
+    private Composed composedAfter(AdaptationPlan after, PlannedTensor pointwise) {
+        return Composed.of(adapted, after.partner(pointwise, LayerTensor.Part.DEPTHWISE_KERNEL), pointwise);
     }
 
     /** The planned tensor of the same layer and key in the adapted model; a problem when there is none. */
@@ -158,7 +164,7 @@ public final class PlanVerifier {
     private boolean hasNewShape(PlannedTensor old, PlannedTensor now, ChannelMap map) {
         long[] expected = old.newShape(old.sliced(map).newCount());
         NamedTensor t = now.tensor();
-        boolean scalarForOne = t.elements() == 1 && expected.length > 0 && Arrays.stream(expected).reduce(1, (a, b) -> a * b) == 1;
+        boolean scalarForOne = t.elements() == 1 && expected.length > 0 && Shapes.count(expected) == 1;
         if ((Arrays.equals(t.shape(), expected) || scalarForOne) && t.dtype().equals(old.tensor().dtype())) {
             return true;
         }
