@@ -160,7 +160,7 @@ public final class TorchFormat implements ModelFormat {
             Adaptation adaptation = new Adaptation(model, plan, map, options)
                     .checkStatistics(original.mean() != null, "pixel_mean or pixel_std buffer");
             InputContract contract = original.extended(map, InputContract.orderNotes(map),
-                    plan.constants().isEmpty() ? options.stats() : null);
+                    adaptation.statisticsGoInside() ? null : options.stats());
             EditList edits = new EditList(model);
             List<TensorChange> tensorChanges = adaptation.apply(edits);
             List<String> changes = new ArrayList<>(store.write(output, edits.edits(), options.dropsOptimizer(), overwrite));
